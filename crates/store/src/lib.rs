@@ -1,0 +1,173 @@
+//! fieldgate's storage interface and its embedded SQLite implementation.
+//!
+//! The control plane (developers, apps, keys, tenants, connections, clients, signing keys, audit
+//! events) and the data plane (records of every dataset as JSON documents) sit behind one
+//! [`Store`] trait, so a PostgreSQL implementation can take SQLite's place without the server
+//! noticing.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+mod model;
+pub mod sqlite;
+
+pub use model::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("invalid query: {0}")]
+    Invalid(String),
+    #[error("storage failure: {0}")]
+    Backend(#[from] sqlx::Error),
+    #[error("migration failure: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The two API environments. Credentials, tokens and datasets never cross between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Integration,
+    Production,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 2] = [Environment::Integration, Environment::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Integration => "integration",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "integration" => Ok(Environment::Integration),
+            "production" => Ok(Environment::Production),
+            other => Err(format!(
+                "unknown environment `{other}` (integration or production)"
+            )),
+        }
+    }
+}
+
+/// The records of one tenant in one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Dataset {
+    pub environment: Environment,
+    pub tenant: i64,
+}
+
+impl Dataset {
+    pub fn new(environment: Environment, tenant: i64) -> Self {
+        Self {
+            environment,
+            tenant,
+        }
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.environment, self.tenant)
+    }
+}
+
+/// Everything fieldgate keeps. Implementations must be safe to share between requests.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn create_developer(&self, name: &str, email: &str) -> Result<Developer>;
+    async fn create_app(&self, developer_id: i64, name: &str, scopes: &[String]) -> Result<App>;
+    async fn app(&self, id: i64) -> Result<Option<App>>;
+    async fn add_app_key(&self, key: &AppKey) -> Result<()>;
+    async fn app_key(&self, digest: &[u8]) -> Result<Option<AppKey>>;
+
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()>;
+    async fn tenant(&self, id: i64) -> Result<Option<Tenant>>;
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+
+    async fn put_connection(&self, connection: &Connection) -> Result<()>;
+    async fn connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<Option<Connection>>;
+
+    async fn create_client(&self, client: &Client) -> Result<()>;
+    async fn client(&self, client_id: &str) -> Result<Option<Client>>;
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()>;
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<()>;
+    async fn signing_keys(&self, environment: Environment) -> Result<Vec<SigningKey>>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()>;
+    async fn audit_events(&self, since_us: Option<i64>, limit: u32) -> Result<Vec<AuditEvent>>;
+
+    /// Inserts records in one transaction; an existing (resource, id) is replaced.
+    async fn put_records(&self, dataset: Dataset, resource: &str, records: &[Record])
+    -> Result<()>;
+    async fn get_record(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        parent_id: Option<i64>,
+        id: i64,
+    ) -> Result<Option<Record>>;
+    async fn list_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ListQuery,
+    ) -> Result<ListPage>;
+    async fn export_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+    ) -> Result<Vec<Record>>;
+    /// Hands out `count` consecutive new record ids for a dataset and returns the first.
+    async fn allocate_ids(&self, dataset: Dataset, count: i64) -> Result<i64>;
+    async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>>;
+}
+
+/// Formats microseconds since the epoch the way the API writes times: UTC, seven fractional
+/// digits and a `Z`, as in `2024-01-31T08:00:00.1234560Z`.
+pub fn format_time(us: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
+    format!(
+        "{}{:07}Z",
+        t.format("%Y-%m-%dT%H:%M:%S."),
+        t.timestamp_subsec_micros() * 10
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_have_seven_fraction_digits_and_z() {
+        assert_eq!(
+            super::format_time(1_706_688_000_123_456),
+            "2024-01-31T08:00:00.1234560Z"
+        );
+        assert_eq!(super::format_time(0), "1970-01-01T00:00:00.0000000Z");
+    }
+}

@@ -1,0 +1,192 @@
+//! The values the store keeps and the queries it answers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::Environment;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Developer {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub created_us: i64,
+}
+
+/// An integration a developer builds, with the scopes it asks tenants for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct App {
+    pub id: i64,
+    pub developer_id: i64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_us: i64,
+}
+
+/// An app key as stored: its keyed digest, never the key.
+#[derive(Debug, Clone)]
+pub struct AppKey {
+    pub digest: Vec<u8>,
+    pub app_id: i64,
+    pub hint: String,
+    pub created_us: i64,
+    pub expires_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantKind {
+    /// A customer organisation: production data, and an integration copy of it.
+    Customer,
+    /// A developer's sandbox: integration only, with the standard sample data.
+    Developer,
+}
+
+impl TenantKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantKind::Customer => "customer",
+            TenantKind::Developer => "developer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: i64,
+    pub name: String,
+    pub kind: TenantKind,
+    pub created_us: i64,
+}
+
+/// An app connected to a tenant in one environment, with the scopes the tenant granted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Connection {
+    pub app_id: i64,
+    pub tenant_id: i64,
+    pub environment: Environment,
+    pub scopes: Vec<String>,
+    pub created_us: i64,
+}
+
+/// Client credentials for one (app, tenant, environment), with two secret slots for rotation.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub app_id: i64,
+    pub tenant_id: i64,
+    pub environment: Environment,
+    pub secret1: Option<Vec<u8>>,
+    pub secret2: Option<Vec<u8>>,
+    pub enabled: bool,
+    pub created_us: i64,
+}
+
+/// A token signing key of one environment; the private half is sealed with the master key.
+#[derive(Debug, Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub environment: Environment,
+    pub private_sealed: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_us: i64,
+    pub retire_after_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub at_us: i64,
+    /// `operator`, `developer:{id}`, `admin:{tenant}` or `system`.
+    pub actor: String,
+    /// What happened, such as `client.created` or `token.issued`.
+    pub action: String,
+    pub tenant_id: Option<i64>,
+    pub app_id: Option<i64>,
+    pub environment: Option<Environment>,
+    pub address: Option<String>,
+    pub detail: Value,
+}
+
+/// One record of a resource. `doc` is the record's JSON as served.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: i64,
+    pub parent_id: Option<i64>,
+    pub created_us: i64,
+    pub modified_us: i64,
+    pub active: bool,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActiveFilter {
+    #[default]
+    True,
+    False,
+    Any,
+}
+
+/// A comparison on a property of the records' JSON documents.
+#[derive(Debug, Clone)]
+pub struct FieldFilter {
+    /// Property names from the document root, such as `["address", "zip"]`.
+    pub path: Vec<String>,
+    pub op: FilterOp,
+}
+
+#[derive(Debug, Clone)]
+pub enum FilterOp {
+    Eq(Value),
+    /// Case-insensitive equality for strings.
+    EqText(String),
+    In(Vec<Value>),
+    Gte(Value),
+    Lt(Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Id,
+    CreatedOn,
+    ModifiedOn,
+    /// A property of the document.
+    Field(Vec<String>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub parent_id: Option<i64>,
+    pub ids: Option<Vec<i64>>,
+    pub active: ActiveFilter,
+    pub created_before_us: Option<i64>,
+    pub created_on_or_after_us: Option<i64>,
+    pub modified_before_us: Option<i64>,
+    pub modified_on_or_after_us: Option<i64>,
+    pub fields: Vec<FieldFilter>,
+    /// Sort key and whether it is descending; ties are broken by id.
+    pub sort: Option<(SortKey, bool)>,
+    pub offset: u64,
+    pub limit: u32,
+    pub include_total: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub records: Vec<Record>,
+    pub has_more: bool,
+    pub total: Option<i64>,
+}
+
+/// Where an export walk resumes: after a (modifiedOn, id) position, or from a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFrom {
+    Start,
+    After { modified_us: i64, id: i64 },
+    Since { modified_us: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportQuery {
+    pub from: ExportFrom,
+    pub limit: u32,
+}
