@@ -169,14 +169,13 @@ impl Catalog {
             fail(format!("must be {}", article(ty)));
             return;
         }
-        if let (Some(allowed), Some(s)) = (view.enum_values(), value.as_str()) {
-            if !allowed
+        if let (Some(allowed), Some(s)) = (view.enum_values(), value.as_str())
+            && !allowed
                 .iter()
                 .any(|a| a.as_str().is_some_and(|a| a.eq_ignore_ascii_case(s)))
-            {
-                let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-                fail(format!("must be one of {}", names.join(", ")));
-            }
+        {
+            let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
+            fail(format!("must be one of {}", names.join(", ")));
         }
         if ty == "string" && view.format() == Some("date-time") {
             let s = value.as_str().unwrap_or_default();

@@ -1,1 +1,184 @@
-fn main() {}
+//! `fieldgate`: runs the integration and production environments of a ServiceTitan-compatible
+//! API, and the demo that fills them with sample data.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use fieldgate_server::{Config, demo, engine};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "fieldgate", version, about)]
+struct Cli {
+    /// A TOML config file; `FIELDGATE_*` variables override it.
+    #[arg(long, global = true, env = "FIELDGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where the store and the master key live (overrides the config's `data_dir`).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve both environments from an existing data directory.
+    Serve,
+    /// Create the demo developer, app, tenants, sample data and credentials, then serve.
+    Demo {
+        /// Start over: delete the store and master key already in the data directory.
+        #[arg(long)]
+        reset: bool,
+        /// Also write the URLs and credentials as JSON to this file.
+        #[arg(long)]
+        credentials_out: Option<PathBuf>,
+        /// Customers per tenant in the sample data.
+        #[arg(long, default_value_t = 300)]
+        scale: usize,
+        /// Create and print, then exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Print how many operations each module has and how many fieldgate serves.
+    Catalog,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref()).context("loading the configuration")?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    init_logging(&config);
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command {
+        Command::Serve => runtime.block_on(serve(config, None)),
+        Command::Demo {
+            reset,
+            credentials_out,
+            scale,
+            no_serve,
+        } => runtime.block_on(run_demo(config, reset, credentials_out, scale, no_serve)),
+        Command::Catalog => {
+            print_catalog();
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter =
+        EnvFilter::try_from_env("FIELDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config: Config, banner: Option<String>) -> Result<()> {
+    let (store, keys) = fieldgate_server::open(&config).await?;
+    let (state, running) = fieldgate_server::start(config, store, keys).await?;
+    for env in fieldgate_store::Environment::ALL {
+        let c = state.config.env(env);
+        tracing::info!(%env, auth = %c.auth_url, api = %c.api_url, "listening");
+    }
+    if let Some(banner) = banner {
+        println!("{banner}");
+    }
+    let stop = running.stopper();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down; finishing requests in flight");
+        let _ = stop.send(true);
+    });
+    running.wait().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn run_demo(
+    config: Config,
+    reset: bool,
+    credentials_out: Option<PathBuf>,
+    scale: usize,
+    no_serve: bool,
+) -> Result<()> {
+    let db = config.database_path();
+    if db.exists() {
+        anyhow::ensure!(
+            reset,
+            "{} already holds a fieldgate store, and its secrets were shown only once. \
+             Run `fieldgate demo --reset` to start over, or `fieldgate serve` to keep it.",
+            config.data_dir.display()
+        );
+        for name in [
+            "fieldgate.db",
+            "fieldgate.db-wal",
+            "fieldgate.db-shm",
+            "master.key",
+        ] {
+            let path = config.data_dir.join(name);
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .with_context(|| format!("removing {}", path.display()))?;
+            }
+        }
+    }
+
+    let (store, keys) = fieldgate_server::open(&config).await?;
+    let started = std::time::Instant::now();
+    let doc = demo::create(store.as_ref(), &keys, &config, demo::DemoOptions { scale }).await?;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "demo data created"
+    );
+    if let Some(path) = &credentials_out {
+        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    drop(store);
+    let banner = demo::describe(&doc);
+    if no_serve {
+        println!("{banner}");
+        return Ok(());
+    }
+    serve(config, Some(banner)).await
+}
+
+fn print_catalog() {
+    let catalog = fieldgate_catalog::Catalog::get();
+    println!(
+        "{:<22} {:>10} {:>7} {:>14}",
+        "module", "operations", "served", "501 (missing)"
+    );
+    let (mut total, mut served) = (0, 0);
+    for (module, ops, ok) in engine::coverage(catalog) {
+        println!("{module:<22} {ops:>10} {ok:>7} {:>14}", ops - ok);
+        total += ops;
+        served += ok;
+    }
+    println!(
+        "{:<22} {total:>10} {served:>7} {:>14}",
+        "total",
+        total - served
+    );
+}

@@ -112,6 +112,14 @@ pub trait Store: Send + Sync + 'static {
         environment: Environment,
     ) -> Result<Option<Connection>>;
 
+    /// Removes a connection; the app's clients for it stop getting tokens.
+    async fn delete_connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<()>;
+
     async fn create_client(&self, client: &Client) -> Result<()>;
     async fn client(&self, client_id: &str) -> Result<Option<Client>>;
     async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()>;
@@ -125,6 +133,11 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts records in one transaction; an existing (resource, id) is replaced.
     async fn put_records(&self, dataset: Dataset, resource: &str, records: &[Record])
     -> Result<()>;
+    /// Writes records of several resources in one transaction, such as a customer and the
+    /// locations created with it.
+    async fn put_record_set(&self, dataset: Dataset, records: &[(String, Record)]) -> Result<()>;
+    /// Replaces `to` with a copy of every record of `from`, in one transaction.
+    async fn copy_dataset(&self, from: Dataset, to: Dataset) -> Result<u64>;
     async fn get_record(
         &self,
         dataset: Dataset,

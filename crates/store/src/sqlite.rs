@@ -334,6 +334,28 @@ impl Store for SqliteStore {
         }))
     }
 
+    async fn delete_connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "DELETE FROM connections WHERE app_id = ? AND tenant_id = ? AND environment = ?",
+        )
+        .bind(app_id)
+        .bind(tenant_id)
+        .bind(environment.as_str())
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "connection of app {app_id} to tenant {tenant_id} in {environment}"
+            )));
+        }
+        Ok(())
+    }
+
     async fn create_client(&self, c: &Client) -> Result<()> {
         sqlx::query(
             "INSERT INTO clients (client_id, app_id, tenant_id, environment, secret1, secret2, \
@@ -480,6 +502,61 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn put_record_set(&self, dataset: Dataset, records: &[(String, Record)]) -> Result<()> {
+        let key = dataset.key();
+        let mut tx = self.writer.begin().await?;
+        for (resource, r) in records {
+            sqlx::query(
+                "INSERT OR REPLACE INTO records \
+                 (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&key)
+            .bind(resource)
+            .bind(r.id)
+            .bind(r.parent_id)
+            .bind(r.created_us)
+            .bind(r.modified_us)
+            .bind(r.active)
+            .bind(&r.doc)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn copy_dataset(&self, from: Dataset, to: Dataset) -> Result<u64> {
+        let (from, to) = (from.key(), to.key());
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM records WHERE dataset = ?")
+            .bind(&to)
+            .execute(&mut *tx)
+            .await?;
+        let copied = sqlx::query(
+            "INSERT INTO records \
+             (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
+             SELECT ?, resource, id, parent_id, created_us, modified_us, active, doc \
+             FROM records WHERE dataset = ?",
+        )
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query(
+            "INSERT INTO id_sequences (dataset, next_id) \
+             SELECT ?, next_id FROM id_sequences WHERE dataset = ? \
+             ON CONFLICT (dataset) DO UPDATE SET next_id = MAX(next_id, excluded.next_id)",
+        )
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(copied)
     }
 
     async fn get_record(

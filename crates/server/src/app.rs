@@ -1,0 +1,167 @@
+//! Listeners: an auth host and an API host per environment. Hosts configured on the same
+//! address share one listener and are told apart by the `Host` header.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::header;
+use axum::response::IntoResponse;
+use fieldgate_store::Environment;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::api::{self, ApiState};
+use crate::auth::{self, AuthState};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Listeners bound before the state is built, so port 0 can be resolved into public URLs.
+pub struct Listeners {
+    bound: BTreeMap<SocketAddr, TcpListener>,
+}
+
+/// Binds every configured address once. A public URL whose port is 0 takes the bound port.
+pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
+    let mut bound: BTreeMap<SocketAddr, TcpListener> = BTreeMap::new();
+    for environment in Environment::ALL {
+        let env = config.env_mut(environment);
+        for (addr, url) in [
+            (&mut env.auth_listen, &mut env.auth_url),
+            (&mut env.api_listen, &mut env.api_url),
+        ] {
+            let listener = match bound.get(addr) {
+                Some(_) => None,
+                None => Some(TcpListener::bind(*addr).await?),
+            };
+            let requested = *addr;
+            if let Some(listener) = listener {
+                let actual = listener.local_addr()?;
+                bound.insert(actual, listener);
+                *addr = actual;
+            }
+            if requested.port() == 0 && url.ends_with(":0") {
+                *url = format!("{}{}", url.trim_end_matches('0'), addr.port());
+            }
+        }
+    }
+    Ok(Listeners { bound })
+}
+
+/// One environment's two routers.
+pub fn routers(state: &Arc<AppState>, environment: Environment, gateway: bool) -> (Router, Router) {
+    let env = state.env(environment).clone();
+    let auth = auth::router(AuthState {
+        app: state.clone(),
+        env: env.clone(),
+    });
+    let api = api::router(ApiState {
+        app: state.clone(),
+        env,
+        gateway,
+    });
+    (auth, api)
+}
+
+/// `host:port` of a URL, as a `Host` header would carry it.
+fn authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn by_host(routes: Vec<(String, Router)>) -> Router {
+    if routes.len() == 1 {
+        return routes.into_iter().next().expect("one route").1;
+    }
+    let routes = Arc::new(routes);
+    Router::new().fallback(move |req: Request| {
+        let routes = routes.clone();
+        async move {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            match routes.iter().find(|(authority, _)| *authority == host) {
+                Some((_, router)) => router.clone().oneshot(req).await.into_response(),
+                None => ApiError::not_found(format!(
+                    "No fieldgate host is configured for Host `{host}`."
+                ))
+                .into_response(),
+            }
+        }
+    })
+}
+
+/// A running server: its addresses, and a way to stop it that lets requests in flight finish.
+pub struct Running {
+    pub addrs: Vec<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until every listener has stopped.
+    pub async fn wait(self) -> std::io::Result<()> {
+        for task in self.tasks {
+            task.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Serves both environments on the bound listeners.
+pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Running {
+    let mut per_addr: BTreeMap<SocketAddr, Vec<(String, Router)>> = BTreeMap::new();
+    for environment in Environment::ALL {
+        let (auth, api) = routers(&state, environment, gateway);
+        let env = state.config.env(environment);
+        per_addr
+            .entry(env.auth_listen)
+            .or_default()
+            .push((authority(&env.auth_url), auth));
+        per_addr
+            .entry(env.api_listen)
+            .or_default()
+            .push((authority(&env.api_url), api));
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let mut addrs = Vec::new();
+    let mut tasks = Vec::new();
+    for (addr, listener) in listeners.bound {
+        let router = by_host(per_addr.remove(&addr).unwrap_or_default());
+        let mut stopped = stopped.clone();
+        addrs.push(addr);
+        tasks.push(tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+        }));
+    }
+    Running { addrs, stop, tasks }
+}

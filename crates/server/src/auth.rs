@@ -1,0 +1,392 @@
+//! The auth host of one environment: `POST /connect/token` (client credentials, RFC 6749 §4.4)
+//! and the discovery documents.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use crate::control::SECRET_PURPOSE;
+use crate::crypto::digests_match;
+use crate::keys::Claims;
+use crate::state::{AppState, EnvState};
+
+#[derive(Clone)]
+pub struct AuthState {
+    pub app: Arc<AppState>,
+    pub env: Arc<EnvState>,
+}
+
+pub fn router(state: AuthState) -> Router {
+    Router::new()
+        .route("/connect/token", any(token))
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/jwks", get(jwks))
+        .fallback(|| async {
+            OAuthError::new(
+                StatusCode::NOT_FOUND,
+                "invalid_request",
+                "no such endpoint on the auth host",
+            )
+        })
+        .with_state(state)
+}
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug)]
+pub struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    basic_challenge: bool,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// `invalid_client`: 401 with a Basic challenge when the client used HTTP Basic.
+    fn invalid_client(basic: bool, description: impl Into<String>) -> Self {
+        let status = if basic {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        Self {
+            status,
+            error: "invalid_client",
+            description: description.into(),
+            basic_challenge: basic,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": self.error, "error_description": self.description});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        no_store(response.headers_mut());
+        if self.basic_challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"fieldgate\""),
+            );
+        }
+        if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        response
+    }
+}
+
+fn no_store(headers: &mut HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// How the client authenticated.
+struct Credentials {
+    client_id: String,
+    client_secret: String,
+    basic: bool,
+}
+
+/// The form body as name → value; a parameter sent twice is an error (RFC 6749 §3.2).
+fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(body) {
+        if params.iter().any(|(n, _)| *n == name) {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter `{name}` is repeated"
+            )));
+        }
+        params.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// HTTP Basic per RFC 6749 §2.3.1: base64, split at the first `:`, then form-decode each half.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| OAuthError::invalid_request("malformed Authorization header"))?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(OAuthError::invalid_request(
+            "the Authorization header must use the Basic scheme",
+        ));
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "the Authorization header must use the Basic scheme",
+        ));
+    }
+    let invalid = || {
+        OAuthError::invalid_client(
+            true,
+            "the Basic credentials are not valid base64 of id:secret",
+        )
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| invalid())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| invalid())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(invalid)?;
+    let form_decode = |s: &str| -> String {
+        form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+async fn token(
+    State(state): State<AuthState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match issue(&state, &method, &headers, &body).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::info!(env = %state.env.environment, error = e.error, reason = %e.description, "token refused");
+            e.into_response()
+        }
+    }
+}
+
+async fn issue(
+    state: &AuthState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    if method != Method::POST {
+        return Err(OAuthError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "the token endpoint accepts POST with a form body only",
+        ));
+    }
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    let params = parse_form(body)?;
+
+    let credentials = match (basic_credentials(headers)?, param(&params, "client_secret")) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method: HTTP Basic or client_id/client_secret in the body, not both",
+            ));
+        }
+        (Some((client_id, client_secret)), None) => {
+            if param(&params, "client_id").is_some_and(|body_id| body_id != client_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from HTTP Basic",
+                ));
+            }
+            Credentials {
+                client_id,
+                client_secret,
+                basic: true,
+            }
+        }
+        (None, Some(secret)) => Credentials {
+            client_id: param(&params, "client_id")
+                .ok_or_else(|| OAuthError::invalid_request("client_id is missing"))?
+                .to_string(),
+            client_secret: secret.to_string(),
+            basic: false,
+        },
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                false,
+                "client authentication is missing: send client_id and client_secret",
+            ));
+        }
+    };
+
+    match param(&params, "grant_type") {
+        None => return Err(OAuthError::invalid_request("grant_type is missing")),
+        Some("client_credentials") => {}
+        Some(other) => {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                format!("grant_type `{other}` is not supported; use client_credentials"),
+            ));
+        }
+    }
+
+    let claims = authenticate(state, &credentials, param(&params, "scope")).await?;
+    let token = state.env.ring.sign(&claims);
+    let mut response = axum::Json(json!({
+        "access_token": token,
+        "expires_in": claims.exp - claims.iat,
+        "token_type": "Bearer",
+        "scope": claims.scope.join(" "),
+    }))
+    .into_response();
+    no_store(response.headers_mut());
+    Ok(response)
+}
+
+/// Checks the client and what it may do, and builds the token's claims.
+async fn authenticate(
+    state: &AuthState,
+    c: &Credentials,
+    scope: Option<&str>,
+) -> Result<Claims, OAuthError> {
+    let store = state.app.store.as_ref();
+    let internal = |e: fieldgate_store::StoreError| {
+        tracing::error!(error = %e, "store failure at the token endpoint");
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "try again later",
+        )
+    };
+
+    // The digest is computed whether or not the client exists, so unknown ids and wrong
+    // secrets take the same time and get the same answer.
+    let presented = state.app.keys.digest(SECRET_PURPOSE, &c.client_secret);
+    let client = store.client(&c.client_id).await.map_err(internal)?;
+    let valid = client.as_ref().is_some_and(|client| {
+        let first = digests_match(&presented, client.secret1.as_deref());
+        let second = digests_match(&presented, client.secret2.as_deref());
+        first | second
+    });
+    let Some(client) = client.filter(|_| valid) else {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            "the client id or secret is wrong",
+        ));
+    };
+
+    let env = state.env.environment;
+    if client.environment != env {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            format!(
+                "this client belongs to the {} environment; request tokens from its auth host",
+                client.environment
+            ),
+        ));
+    }
+    if !client.enabled {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            "this client is disabled; a tenant admin can enable it in the tenant console",
+        ));
+    }
+    let connection = store
+        .connection(client.app_id, client.tenant_id, env)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            OAuthError::invalid_client(
+                c.basic,
+                format!(
+                    "the app was disconnected from tenant {}; a tenant admin must connect it again",
+                    client.tenant_id
+                ),
+            )
+        })?;
+    let app = store
+        .app(client.app_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            OAuthError::invalid_client(c.basic, "the app of this client no longer exists")
+        })?;
+    let granted: Vec<String> = connection
+        .scopes
+        .iter()
+        .filter(|s| app.scopes.contains(s))
+        .cloned()
+        .collect();
+
+    let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        None => granted,
+        Some(requested) => {
+            let requested: Vec<String> = requested.split_whitespace().map(str::to_string).collect();
+            if let Some(missing) = requested.iter().find(|s| !granted.contains(s)) {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    format!(
+                        "scope {missing} was not granted to this app by tenant {}",
+                        client.tenant_id
+                    ),
+                ));
+            }
+            requested
+        }
+    };
+
+    let now = chrono::Utc::now().timestamp();
+    Ok(Claims {
+        iss: state.env.ring.issuer().to_string(),
+        client_id: client.client_id,
+        tenant: client.tenant_id.to_string(),
+        scope: scopes,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        nbf: now,
+        iat: now,
+        exp: now + state.app.config.token_ttl_secs as i64,
+    })
+}
+
+async fn discovery(State(state): State<AuthState>) -> impl IntoResponse {
+    let issuer = state.env.ring.issuer();
+    axum::Json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/connect/token"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": state.app.catalog.all_scopes(),
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": ["EdDSA"],
+    }))
+}
+
+async fn jwks(State(state): State<AuthState>) -> impl IntoResponse {
+    axum::Json(state.env.ring.jwks().clone())
+}

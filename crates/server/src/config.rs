@@ -1,0 +1,133 @@
+//! Typed configuration, layered: defaults, then a TOML file, then `FIELDGATE_` variables.
+//!
+//! Nested keys use a double underscore in the environment:
+//! `FIELDGATE_INTEGRATION__API_LISTEN=0.0.0.0:7102`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use fieldgate_store::Environment;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Where the SQLite store and the master key live.
+    pub data_dir: PathBuf,
+    pub integration: EnvConfig,
+    pub production: EnvConfig,
+    /// Key from which digests of secrets and the sealing of signing keys are derived. When
+    /// absent, one is generated into `{data_dir}/master.key` on first start.
+    #[serde(default, skip_serializing)]
+    pub master_key: Option<SecretString>,
+    /// Records per page of an export feed.
+    pub export_page_size: u32,
+    /// Lifetime of access tokens, in seconds.
+    pub token_ttl_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+/// The two listeners of one environment and the public URLs clients reach them at.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvConfig {
+    pub auth_listen: SocketAddr,
+    pub api_listen: SocketAddr,
+    /// The token issuer: what clients use as the auth base URL.
+    pub auth_url: String,
+    pub api_url: String,
+}
+
+impl EnvConfig {
+    fn local(auth_port: u16, api_port: u16) -> Self {
+        Self {
+            auth_listen: SocketAddr::from(([127, 0, 0, 1], auth_port)),
+            api_listen: SocketAddr::from(([127, 0, 0, 1], api_port)),
+            auth_url: format!("http://127.0.0.1:{auth_port}"),
+            api_url: format!("http://127.0.0.1:{api_port}"),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            integration: EnvConfig::local(7101, 7102),
+            production: EnvConfig::local(7201, 7202),
+            master_key: None,
+            export_page_size: 1000,
+            token_ttl_secs: 900,
+            body_limit_bytes: 2 * 1024 * 1024,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then `FIELDGATE_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let figment = figment.merge(Env::prefixed("FIELDGATE_").split("__"));
+        figment.extract().map_err(Box::new)
+    }
+
+    pub fn env(&self, environment: Environment) -> &EnvConfig {
+        match environment {
+            Environment::Integration => &self.integration,
+            Environment::Production => &self.production,
+        }
+    }
+
+    pub fn env_mut(&mut self, environment: Environment) -> &mut EnvConfig {
+        match environment {
+            Environment::Integration => &mut self.integration,
+            Environment::Production => &mut self.production,
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("fieldgate.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn layers_file_then_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "fg.toml",
+                "export_page_size = 7\n[production]\napi_url = \"http://x\"",
+            )?;
+            jail.set_env("FIELDGATE_PRODUCTION__API_URL", "http://api.example:9");
+            jail.set_env("FIELDGATE_MASTER_KEY", "k".repeat(40));
+            let config = Config::load(Some(Path::new("fg.toml"))).map_err(|e| *e)?;
+            assert_eq!(config.export_page_size, 7);
+            assert_eq!(config.production.api_url, "http://api.example:9");
+            assert_eq!(config.integration.auth_url, "http://127.0.0.1:7101");
+            assert_eq!(config.master_key.unwrap().expose_secret().len(), 40);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_hides_the_master_key() {
+        let config = Config {
+            master_key: Some("hunter2hunter2".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

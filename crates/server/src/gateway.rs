@@ -1,0 +1,149 @@
+//! The gateway in front of every API operation: app key, token, environment, tenant, app and
+//! scope are all checked before any resource code runs.
+
+use axum::http::{HeaderMap, header};
+use fieldgate_catalog::Operation;
+
+use crate::control::APP_KEY_PURPOSE;
+use crate::error::ApiError;
+use crate::keys::Claims;
+use crate::state::{AppState, EnvState};
+
+/// Who is calling, once the gateway has let the request through.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub app_id: i64,
+    pub client_id: String,
+    pub tenant: i64,
+}
+
+/// The token from `Authorization`: `Bearer <t>` in any case, or the bare token.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    (!token.is_empty()).then_some(token)
+}
+
+pub async fn check(
+    state: &AppState,
+    env: &EnvState,
+    headers: &HeaderMap,
+    op: &Operation,
+    tenant: i64,
+) -> Result<Principal, ApiError> {
+    let app_key = headers
+        .get("st-app-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("The ST-App-Key header is missing."))?;
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::unauthorized("The Authorization header with an access token is missing.")
+    })?;
+
+    let digest = state.keys.digest(APP_KEY_PURPOSE, app_key);
+    let key = match state.app_keys.get(&digest) {
+        Some(cached) => cached,
+        None => {
+            let found = state
+                .store
+                .app_key(&digest)
+                .await?
+                .map(|k| (k.app_id, k.expires_us));
+            state.app_keys.insert(digest, found);
+            found
+        }
+    };
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let app_id = match key {
+        Some((app_id, expires)) if expires.is_none_or(|t| t > now_us) => app_id,
+        Some(_) => return Err(ApiError::unauthorized("The ST-App-Key has expired.")),
+        None => {
+            return Err(ApiError::unauthorized(
+                "The ST-App-Key is not a valid app key.",
+            ));
+        }
+    };
+
+    let claims: Claims = env.ring.verify(token).map_err(|why| {
+        ApiError::unauthorized(format!(
+            "The access token is not accepted: {why} ({} API).",
+            env.environment
+        ))
+    })?;
+    if claims.tenant != tenant.to_string() {
+        return Err(ApiError::forbidden(format!(
+            "The access token was issued for tenant {}, not tenant {tenant}.",
+            claims.tenant
+        )));
+    }
+
+    let client = match state.clients.get(&claims.client_id) {
+        Some(cached) => cached,
+        None => {
+            let found = state
+                .store
+                .client(&claims.client_id)
+                .await?
+                .map(|c| (c.app_id, c.tenant_id, c.enabled));
+            state.clients.insert(claims.client_id.clone(), found);
+            found
+        }
+    };
+    match client {
+        Some((_, _, false)) => {
+            return Err(ApiError::unauthorized(
+                "The client of this access token has been disabled.",
+            ));
+        }
+        Some((client_app, _, true)) if client_app != app_id => {
+            return Err(ApiError::unauthorized(
+                "The ST-App-Key belongs to a different app than the client of this access token.",
+            ));
+        }
+        Some(_) => {}
+        None => {
+            return Err(ApiError::unauthorized(
+                "The client of this access token no longer exists.",
+            ));
+        }
+    }
+
+    if let Some(scope) = &op.scope
+        && !claims.scope.iter().any(|s| s == scope)
+    {
+        return Err(ApiError::forbidden(format!(
+            "The access token lacks the scope {scope} that {} requires.",
+            op.operation_id
+        )));
+    }
+    Ok(Principal {
+        app_id,
+        client_id: claims.client_id,
+        tenant,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_accepts_any_case_and_bare_tokens() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, v.parse().unwrap());
+            bearer(&h).map(str::to_string)
+        };
+        assert_eq!(with("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("bearer abc").as_deref(), Some("abc"));
+        assert_eq!(with("BEARER  abc ").as_deref(), Some("abc"));
+        assert_eq!(with("abc").as_deref(), Some("abc"));
+        assert_eq!(with("Basic abc"), None);
+        assert_eq!(bearer(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! What every handler shares: the store, the keys, the catalog and each environment's key ring.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fieldgate_catalog::Catalog;
+use fieldgate_store::{Environment, Store};
+
+use crate::config::Config;
+use crate::crypto::Keys;
+use crate::engine::Routes;
+use crate::keys::{KeyError, KeyRing};
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub keys: Keys,
+    pub catalog: &'static Catalog,
+    pub routes: Routes,
+    integration: Arc<EnvState>,
+    production: Arc<EnvState>,
+    /// App key digest → app id and expiry, cached briefly so the gateway rarely reads the store.
+    pub app_keys: moka::sync::Cache<[u8; 32], Option<(i64, Option<i64>)>>,
+    /// Client id → (app id, tenant, enabled), cached briefly for the gateway.
+    pub clients: moka::sync::Cache<String, Option<(i64, i64, bool)>>,
+}
+
+/// One environment as its handlers see it.
+pub struct EnvState {
+    pub environment: Environment,
+    pub auth_url: String,
+    pub api_url: String,
+    pub ring: KeyRing,
+}
+
+/// How long the gateway trusts a cached app key or client; a disabled client is refused on
+/// every node within this time.
+pub const CONTROL_CACHE_TTL: Duration = Duration::from_secs(1);
+
+impl AppState {
+    pub async fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        keys: Keys,
+    ) -> Result<Arc<Self>, KeyError> {
+        let mut envs = Vec::new();
+        for environment in Environment::ALL {
+            let env = config.env(environment);
+            let ring = KeyRing::load(store.as_ref(), &keys, environment, &env.auth_url).await?;
+            envs.push(Arc::new(EnvState {
+                environment,
+                auth_url: env.auth_url.clone(),
+                api_url: env.api_url.clone(),
+                ring,
+            }));
+        }
+        let production = envs.pop().expect("two environments");
+        let integration = envs.pop().expect("two environments");
+        let catalog = Catalog::get();
+        Ok(Arc::new(Self {
+            config,
+            store,
+            keys,
+            catalog,
+            routes: Routes::new(catalog),
+            integration,
+            production,
+            app_keys: short_lived_cache(),
+            clients: short_lived_cache(),
+        }))
+    }
+
+    pub fn env(&self, environment: Environment) -> &Arc<EnvState> {
+        match environment {
+            Environment::Integration => &self.integration,
+            Environment::Production => &self.production,
+        }
+    }
+}
+
+fn short_lived_cache<K, V>() -> moka::sync::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    moka::sync::Cache::builder()
+        .time_to_live(CONTROL_CACHE_TTL)
+        .max_capacity(100_000)
+        .build()
+}

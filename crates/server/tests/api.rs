@@ -1,0 +1,622 @@
+//! End to end over HTTP: token, list, get, export walk, create and patch, and the gateway's
+//! refusals.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{CUSTOMER, SANDBOX, spawn};
+use serde_json::{Value, json};
+
+fn assert_api_error(body: &Value, status: u16) {
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["type", "title", "status", "traceId", "errors", "data"],
+        "{body}"
+    );
+    assert_eq!(body["status"], status);
+    assert_eq!(body["traceId"].as_str().unwrap().len(), 32);
+}
+
+#[tokio::test]
+async fn token_list_get_export_create_and_patch() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let base = format!("/crm/v2/tenant/{CUSTOMER}");
+
+    let page = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/customers?pageSize=10"),
+        )
+        .await;
+    let keys: Vec<&str> = page
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["page", "pageSize", "hasMore", "totalCount", "data"]);
+    assert_eq!(
+        (page["page"].as_i64(), page["pageSize"].as_i64()),
+        (Some(1), Some(10))
+    );
+    assert_eq!(page["hasMore"], true);
+    assert_eq!(page["totalCount"], Value::Null);
+    assert_eq!(page["data"].as_array().unwrap().len(), 10);
+
+    // Walking every page yields exactly totalCount distinct active customers.
+    let total = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/customers?includeTotal=true"),
+        )
+        .await;
+    let total = total["totalCount"].as_i64().unwrap();
+    let mut seen = HashSet::new();
+    for n in 1.. {
+        let page = app
+            .get_json(
+                "integration",
+                &token,
+                &format!("{base}/customers?page={n}&pageSize=7"),
+            )
+            .await;
+        for c in page["data"].as_array().unwrap() {
+            assert_eq!(c["active"], true);
+            assert!(seen.insert(c["id"].as_i64().unwrap()));
+        }
+        if page["hasMore"] == false {
+            break;
+        }
+    }
+    assert_eq!(seen.len() as i64, total);
+
+    let first = &page["data"][0];
+    let id = first["id"].as_i64().unwrap();
+    assert!(id > i32::MAX as i64, "ids exceed 2^31");
+    let got = app
+        .get_json("integration", &token, &format!("{base}/customers/{id}"))
+        .await;
+    assert_eq!(
+        (got["id"].as_i64(), &got["name"]),
+        (Some(id), &first["name"])
+    );
+    let missing = app
+        .get("integration", &token, &format!("{base}/customers/1"))
+        .await;
+    assert_eq!(missing.status(), 404);
+    assert_api_error(&missing.json().await.unwrap(), 404);
+
+    // The export walk covers every customer, inactive ones included, each exactly once.
+    let all = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/customers?active=Any&includeTotal=true"),
+        )
+        .await;
+    let mut exported = HashSet::new();
+    let mut from = String::new();
+    let mut inactive = 0;
+    loop {
+        let page = app
+            .get_json(
+                "integration",
+                &token,
+                &format!("{base}/export/customers?from={from}"),
+            )
+            .await;
+        let data = page["data"].as_array().unwrap();
+        for c in data {
+            assert!(exported.insert(c["id"].as_i64().unwrap()));
+            inactive += (c["active"] == false) as usize;
+        }
+        let next = page["continueFrom"].as_str().unwrap().to_string();
+        if !data.is_empty() {
+            assert_ne!(next, from, "a page with records carries a new token");
+        }
+        from = next;
+        if page["hasMore"] == false {
+            break;
+        }
+    }
+    assert_eq!(exported.len() as i64, all["totalCount"].as_i64().unwrap());
+    assert!(inactive > 0, "the sample data holds inactive customers");
+    let past_end = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/export/customers?from={from}"),
+        )
+        .await;
+    assert_eq!(past_end["data"], json!([]));
+    assert_eq!(past_end["hasMore"], false);
+
+    // Create a customer with a location, then patch it.
+    let new = json!({
+        "name": "Grace Hopper",
+        "type": "Residential",
+        "address": {"street": "1 Navy Way", "city": "Arlington", "state": "VA", "zip": "22201", "country": "USA"},
+        "locations": [{"name": "Home", "address": {"street": "1 Navy Way", "city": "Arlington", "state": "VA", "zip": "22201", "country": "USA"}}]
+    });
+    let created = app
+        .http
+        .post(format!("{}{base}/customers", app.api_url("integration")))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let created: Value = created.json().await.unwrap();
+    let new_id = created["id"].as_i64().unwrap();
+    assert!(!seen.contains(&new_id) && !exported.contains(&new_id));
+    assert_eq!(created["name"], "Grace Hopper");
+    let stored = app
+        .get_json("integration", &token, &format!("{base}/customers/{new_id}"))
+        .await;
+    assert_eq!(stored["address"]["city"], "Arlington");
+    assert_eq!(stored["active"], true);
+    let locations = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/locations?customerId={new_id}"),
+        )
+        .await;
+    assert_eq!(locations["data"].as_array().unwrap().len(), 1);
+    assert_eq!(locations["data"][0]["name"], "Home");
+
+    let patched = app
+        .http
+        .patch(format!(
+            "{}{base}/customers/{new_id}",
+            app.api_url("integration")
+        ))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&json!({"name": "Rear Admiral Grace Hopper", "doNotMail": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let stored = app
+        .get_json("integration", &token, &format!("{base}/customers/{new_id}"))
+        .await;
+    assert_eq!(stored["name"], "Rear Admiral Grace Hopper");
+    assert_eq!(stored["doNotMail"], true);
+    assert_eq!(stored["address"]["city"], "Arlington");
+    assert!(stored["modifiedOn"].as_str().unwrap() >= stored["createdOn"].as_str().unwrap());
+
+    // The production data was not touched by the write in integration.
+    let prod_token = app.token(CUSTOMER, "production").await;
+    let in_prod = app
+        .get(
+            "production",
+            &prod_token,
+            &format!("{base}/customers/{new_id}"),
+        )
+        .await;
+    assert_eq!(in_prod.status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_writes_name_each_bad_field_and_lose_nothing() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let url = format!(
+        "{}/crm/v2/tenant/{CUSTOMER}/customers",
+        app.api_url("integration")
+    );
+    let before = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?active=Any&includeTotal=true"),
+        )
+        .await;
+
+    let send = |body: String, content_type: &'static str| {
+        app.http
+            .post(&url)
+            .header("ST-App-Key", app.app_key())
+            .header("Content-Type", content_type)
+            .bearer_auth(&token)
+            .body(body)
+            .send()
+    };
+    let response = send(
+        json!({"type": "Residential", "doNotMail": "yes"}).to_string(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, 400);
+    for field in ["name", "locations", "address", "doNotMail"] {
+        assert!(body["errors"].get(field).is_some(), "{field} in {body}");
+    }
+    let response = send("{not json".into(), "application/json").await.unwrap();
+    assert_eq!(response.status(), 400);
+    let response = send("{}".into(), "text/plain").await.unwrap();
+    assert_eq!(response.status(), 415);
+    assert_api_error(&response.json().await.unwrap(), 415);
+
+    let job = json!({"customerId": 1, "locationId": 2, "businessUnitId": 3, "jobTypeId": 4,
+        "priority": "Normal", "campaignId": 5, "appointments": [{"start": "2025-01-01T10:00:00Z", "end": "2025-01-01T12:00:00Z"}]});
+    let response = app
+        .http
+        .post(format!(
+            "{}/jpm/v2/tenant/{CUSTOMER}/jobs",
+            app.api_url("integration")
+        ))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["errors"]["customerId"][0]
+            .as_str()
+            .unwrap()
+            .contains("crm/customers")
+    );
+
+    let after = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?active=Any&includeTotal=true"),
+        )
+        .await;
+    assert_eq!(before["totalCount"], after["totalCount"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn jobs_are_created_with_their_appointments() {
+    let app = spawn().await;
+    let token = app.token(SANDBOX, "integration").await;
+    let base = format!("/jpm/v2/tenant/{SANDBOX}");
+    let job = app
+        .get_json("integration", &token, &format!("{base}/jobs?pageSize=1"))
+        .await["data"][0]
+        .clone();
+    let new = json!({"customerId": job["customerId"], "locationId": job["locationId"],
+        "businessUnitId": job["businessUnitId"], "jobTypeId": job["jobTypeId"], "priority": "High",
+        "campaignId": 1, "summary": "No heat",
+        "appointments": [{"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T12:00:00Z"}]});
+    let response = app
+        .http
+        .post(format!("{}{base}/jobs", app.api_url("integration")))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&new)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["summary"], "No heat");
+    assert_eq!(created["customerId"], job["customerId"]);
+    let id = created["id"].as_i64().unwrap();
+    let appointments = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/appointments?jobId={id}"),
+        )
+        .await;
+    let data = appointments["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1);
+    assert_eq!(
+        data[0]["start"].as_str().unwrap().get(..19),
+        Some("2030-01-01T10:00:00")
+    );
+    assert_eq!(created["firstAppointmentId"], data[0]["id"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_gateway_refuses_what_it_must() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let url = |tenant: i64| {
+        format!(
+            "{}/crm/v2/tenant/{tenant}/customers",
+            app.api_url("integration")
+        )
+    };
+
+    // Another tenant's path.
+    let response = app
+        .get(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{SANDBOX}/customers"),
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_api_error(&response.json().await.unwrap(), 403);
+
+    // Missing and wrong app keys, missing token.
+    let response = app
+        .http
+        .get(url(CUSTOMER))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, 401);
+    assert!(body["title"].as_str().unwrap().contains("ST-App-Key"));
+    let response = app
+        .http
+        .get(url(CUSTOMER))
+        .header("ST-App-Key", "ak1.wrong")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app
+        .http
+        .get(url(CUSTOMER))
+        .header("ST-App-Key", app.app_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app
+        .get(
+            "integration",
+            "not.a.token",
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers"),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+
+    // An app key of another app, with a valid token.
+    let control = fieldgate_server::control::Control {
+        store: app.state.store.as_ref(),
+        keys: &app.state.keys,
+        actor: fieldgate_server::control::Actor::operator(),
+    };
+    let other = control.create_app(1, "Other", &[]).await.unwrap();
+    let other_key = control.issue_app_key(other.id).await.unwrap();
+    let response = app
+        .http
+        .get(url(CUSTOMER))
+        .header(
+            "ST-App-Key",
+            secrecy::ExposeSecret::expose_secret(&other_key),
+        )
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unimplemented_operations_and_unknown_paths_answer_in_the_api_format() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "production").await;
+    let api = app.api_url("production");
+
+    let response = app
+        .http
+        .put(format!("{api}/jpm/v2/tenant/{CUSTOMER}/jobs/5/cancel"))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&json!({"reasonId": 1, "memo": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 501);
+    let body: Value = response.json().await.unwrap();
+    assert_api_error(&body, 501);
+    assert!(
+        body["title"].as_str().unwrap().contains("Jobs_Cancel"),
+        "{body}"
+    );
+
+    let response = app
+        .get(
+            "production",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/nothing-here"),
+        )
+        .await;
+    assert_eq!(response.status(), 404);
+    assert_api_error(&response.json().await.unwrap(), 404);
+
+    let response = app
+        .http
+        .delete(format!("{api}/crm/v2/tenant/{CUSTOMER}/customers"))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(
+        response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .contains("GET")
+    );
+    assert_api_error(&response.json().await.unwrap(), 405);
+
+    let response = app
+        .get(
+            "production",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?pageSize=5001"),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(body["errors"].get("pageSize").is_some());
+    let response = app
+        .get(
+            "production",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?sort=-Nope"),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_integration_copy_matches_production_and_the_sandbox_differs() {
+    let app = spawn().await;
+    let path = format!("/jpm/v2/tenant/{CUSTOMER}/jobs?pageSize=20&active=Any");
+    let prod = app
+        .get_json(
+            "production",
+            &app.token(CUSTOMER, "production").await,
+            &path,
+        )
+        .await;
+    let copy = app
+        .get_json(
+            "integration",
+            &app.token(CUSTOMER, "integration").await,
+            &path,
+        )
+        .await;
+    assert_eq!(prod, copy);
+    let sandbox_path = format!("/jpm/v2/tenant/{SANDBOX}/jobs?pageSize=20&active=Any");
+    let sandbox = app
+        .get_json(
+            "integration",
+            &app.token(SANDBOX, "integration").await,
+            &sandbox_path,
+        )
+        .await;
+    assert_ne!(sandbox["data"], copy["data"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sorting_and_filters_apply() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let base = format!("/crm/v2/tenant/{CUSTOMER}/customers");
+    let page = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?sort=-Name&pageSize=50"),
+        )
+        .await;
+    let names: Vec<String> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(names, sorted);
+    assert!(names.len() > 30, "most of the 40 customers are active");
+    let ids: Vec<i64> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    let picked = app
+        .get_json(
+            "integration",
+            &token,
+            &format!(
+                "{base}?ids={}",
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            ),
+        )
+        .await;
+    let mut got: Vec<i64> = picked["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    got.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(got, want);
+    let asc = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?sort=%2BId&pageSize=3"),
+        )
+        .await;
+    let asc: Vec<i64> = asc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert!(asc.windows(2).all(|w| w[0] < w[1]));
+    let name = page["data"][0]["name"].as_str().unwrap();
+    let by_name = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?name={}", urlencode(name)),
+        )
+        .await;
+    assert!(
+        by_name["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] == name)
+    );
+    assert!(!by_name["data"].as_array().unwrap().is_empty());
+    let too_many: Vec<String> = (1..=51).map(|i| i.to_string()).collect();
+    let response = app
+        .get(
+            "integration",
+            &token,
+            &format!("{base}?ids={}", too_many.join(",")),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    app.stop().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
