@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use fieldgate_server::{Config, demo, engine};
+use fieldgate_server::{AppState, Config, app, demo, engine};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -80,9 +80,42 @@ fn init_logging(config: &Config) {
     }
 }
 
-async fn serve(config: Config, banner: Option<String>) -> Result<()> {
+/// What `fieldgate demo` asks for on top of serving.
+struct DemoRequest {
+    credentials_out: Option<PathBuf>,
+    scale: usize,
+    no_serve: bool,
+}
+
+async fn serve(mut config: Config, demo_request: Option<DemoRequest>) -> Result<()> {
     let (store, keys) = fieldgate_server::open(&config).await?;
-    let (state, running) = fieldgate_server::start(config, store, keys).await?;
+    // Bound first, so the URLs the demo prints carry the real ports even when 0 was asked for.
+    let listeners = app::bind(&mut config).await?;
+
+    let mut banner = None;
+    if let Some(request) = demo_request {
+        let started = std::time::Instant::now();
+        let options = demo::DemoOptions {
+            scale: request.scale,
+        };
+        let doc = demo::create(store.as_ref(), &keys, &config, options).await?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "demo data created"
+        );
+        if let Some(path) = &request.credentials_out {
+            std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if request.no_serve {
+            println!("{}", demo::describe(&doc));
+            return Ok(());
+        }
+        banner = Some(demo::describe(&doc));
+    }
+
+    let state = AppState::new(config, store, keys).await?;
+    let running = app::serve(state.clone(), listeners, true);
     for env in fieldgate_store::Environment::ALL {
         let c = state.config.env(env);
         tracing::info!(%env, auth = %c.auth_url, api = %c.api_url, "listening");
@@ -144,24 +177,15 @@ async fn run_demo(
         }
     }
 
-    let (store, keys) = fieldgate_server::open(&config).await?;
-    let started = std::time::Instant::now();
-    let doc = demo::create(store.as_ref(), &keys, &config, demo::DemoOptions { scale }).await?;
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "demo data created"
-    );
-    if let Some(path) = &credentials_out {
-        std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
-    drop(store);
-    let banner = demo::describe(&doc);
-    if no_serve {
-        println!("{banner}");
-        return Ok(());
-    }
-    serve(config, Some(banner)).await
+    serve(
+        config,
+        Some(DemoRequest {
+            credentials_out,
+            scale,
+            no_serve,
+        }),
+    )
+    .await
 }
 
 fn print_catalog() {

@@ -1,6 +1,7 @@
 //! The company itself: business units, tag types, office employees and technicians, plus the
 //! marketing campaigns and payment types other records point at.
 
+use fieldgate_store::format_time;
 use rand::Rng;
 use serde_json::json;
 
@@ -129,12 +130,9 @@ fn employees(g: &mut Gen, w: &mut World, scale: usize, setup_us: i64) {
         d.set("hourlyRate", round2(g.rng.gen_range(18.0..42.0)));
         d.set("businessUnitId", w.business_units[0].id);
         d.set("managerId", owner.map_or(json!(null), |o: i64| json!(o)));
-        d.set("startDate", fieldgate_store::format_time(created));
+        d.set("startDate", format_time(created));
         if !active {
-            d.set(
-                "terminationDate",
-                fieldgate_store::format_time(stamp.modified_us),
-            );
+            d.set("terminationDate", format_time(stamp.modified_us));
         }
         owner.get_or_insert(id);
         g.emit(d);
@@ -182,7 +180,7 @@ fn technicians(g: &mut Gen, w: &mut World, scale: usize, setup_us: i64) {
         d.set("isManagedTech", true);
         d.set("shiftStart", "07:00:00");
         d.set("shiftEnd", "17:00:00");
-        d.set("startDate", fieldgate_store::format_time(created));
+        d.set("startDate", format_time(created));
         d.set("status", "Idle");
         d.set("licenseType", "ManagedTech");
         g.emit(d);

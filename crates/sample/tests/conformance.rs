@@ -12,10 +12,10 @@ use common::{NOW_US, docs, project, sample};
 #[test]
 fn every_doc_validates_against_every_serving_schema() {
     let catalog = Catalog::get();
-    let data = sample(7, 40);
     let mut failures = Vec::new();
     let mut checked = 0;
-    for (resource, records) in &data.resources {
+    let datasets = [sample(7, 40), sample(8, 40)];
+    for (resource, records) in datasets.iter().flat_map(|d| &d.resources) {
         let schemas = serving_schemas(catalog, resource);
         assert!(!schemas.is_empty(), "{resource} is served by no operation");
         for record in records {
@@ -42,7 +42,19 @@ fn every_doc_validates_against_every_serving_schema() {
         failures.len(),
         failures[..failures.len().min(40)].join("\n")
     );
-    assert!(checked > 1_500, "only {checked} checks ran");
+    assert!(checked > 3_000, "only {checked} checks ran");
+}
+
+#[test]
+fn tiny_datasets_are_complete_too() {
+    for scale in [0, 1, 3] {
+        let data = sample(1, scale);
+        let customers = data.resources.get("crm/customers").map_or(0, Vec::len);
+        assert_eq!(customers, scale);
+        assert_eq!(data.resources["settings/business-units"].len(), 5);
+        let total: usize = data.resources.values().map(Vec::len).sum();
+        assert_eq!(total as i64, data.next_id - common::FIRST_ID);
+    }
 }
 
 #[test]
