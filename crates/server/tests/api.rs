@@ -620,3 +620,60 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn contacts_are_found_created_and_patched_by_guid() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let base = format!("/crm/v2/tenant/{CUSTOMER}/contacts");
+    let page = app
+        .get_json("integration", &token, &format!("{base}?pageSize=1"))
+        .await;
+    let guid = page["data"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(guid.len(), 36);
+    let one = app
+        .get_json("integration", &token, &format!("{base}/{guid}"))
+        .await;
+    assert_eq!(one["id"], guid.as_str());
+    let missing = app
+        .get(
+            "integration",
+            &token,
+            &format!("{base}/00000000-0000-0000-0000-000000000000"),
+        )
+        .await;
+    assert_eq!(missing.status(), 404);
+
+    let created = app
+        .http
+        .post(format!("{}{base}", app.api_url("integration")))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&json!({"name": "Ada Lovelace", "title": "Analyst"}))
+        .send()
+        .await
+        .unwrap();
+    let status = created.status();
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(status, 200, "{created}");
+    let new_guid = created["id"].as_str().unwrap().to_string();
+    assert_eq!(new_guid.len(), 36);
+    let patched = app
+        .http
+        .patch(format!("{}{base}/{new_guid}", app.api_url("integration")))
+        .header("ST-App-Key", app.app_key())
+        .bearer_auth(&token)
+        .json(&json!({"title": "Countess", "isArchived": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let stored = app
+        .get_json("integration", &token, &format!("{base}/{new_guid}"))
+        .await;
+    assert_eq!(
+        (stored["name"].as_str(), stored["title"].as_str()),
+        (Some("Ada Lovelace"), Some("Countess"))
+    );
+    app.stop().await;
+}

@@ -13,7 +13,10 @@ async fn c1_a_bare_token_is_accepted() {
     let token = app.token(CUSTOMER, "production").await;
     let response = app
         .http
-        .get(format!("{}/crm/v2/tenant/{CUSTOMER}/customers", app.api_url("production")))
+        .get(format!(
+            "{}/crm/v2/tenant/{CUSTOMER}/customers",
+            app.api_url("production")
+        ))
         .header("ST-App-Key", app.app_key())
         .header("Authorization", token)
         .send()
@@ -30,7 +33,13 @@ async fn c2_a_new_token_before_every_call_keeps_working() {
     for _ in 0..200 {
         let token = app.token(CUSTOMER, "integration").await;
         assert!(seen.insert(token.clone()), "every token is new");
-        let response = app.get("integration", &token, &format!("/jpm/v2/tenant/{CUSTOMER}/jobs?pageSize=1")).await;
+        let response = app
+            .get(
+                "integration",
+                &token,
+                &format!("/jpm/v2/tenant/{CUSTOMER}/jobs?pageSize=1"),
+            )
+            .await;
         assert_eq!(response.status(), 200);
     }
     app.stop().await;
@@ -41,15 +50,33 @@ async fn c3_case_insensitive_booleans_and_an_empty_from() {
     let app = spawn().await;
     let token = app.token(CUSTOMER, "integration").await;
     let base = format!("/jpm/v2/tenant/{CUSTOMER}/export/jobs");
-    let quirky = app.get_json("integration", &token, &format!("{base}?includeRecentChanges=False&from=")).await;
+    let quirky = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?includeRecentChanges=False&from="),
+        )
+        .await;
     let plain = app.get_json("integration", &token, &base).await;
     assert_eq!(quirky, plain);
     assert!(!quirky["data"].as_array().unwrap().is_empty());
     for value in ["true", "TRUE", "True", "false"] {
-        let response = app.get("integration", &token, &format!("{base}?includeRecentChanges={value}")).await;
+        let response = app
+            .get(
+                "integration",
+                &token,
+                &format!("{base}?includeRecentChanges={value}"),
+            )
+            .await;
         assert_eq!(response.status(), 200, "{value}");
     }
-    let response = app.get("integration", &token, &format!("{base}?includeRecentChanges=maybe")).await;
+    let response = app
+        .get(
+            "integration",
+            &token,
+            &format!("{base}?includeRecentChanges=maybe"),
+        )
+        .await;
     assert_eq!(response.status(), 400);
     app.stop().await;
 }
@@ -59,20 +86,44 @@ async fn c4_both_datetime_spellings_parse_and_the_filter_is_inclusive() {
     let app = spawn().await;
     let token = app.token(CUSTOMER, "integration").await;
     let base = format!("/crm/v2/tenant/{CUSTOMER}/customers");
-    let all = app.get_json("integration", &token, &format!("{base}?pageSize=5000&sort=%2BModifiedOn")).await;
+    let all = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?pageSize=5000&sort=%2BModifiedOn"),
+        )
+        .await;
     let data = all["data"].as_array().unwrap();
     let pivot = &data[data.len() / 2];
     let modified = pivot["modifiedOn"].as_str().unwrap(); // 2025-01-02T03:04:05.1234560Z
     let micros = &modified[20..26];
     let offset_form = format!("{}.{micros}+00:00", &modified[..19]);
-    let expected = data.iter().filter(|c| c["modifiedOn"].as_str().unwrap() >= modified).count();
+    let expected = data
+        .iter()
+        .filter(|c| c["modifiedOn"].as_str().unwrap() >= modified)
+        .count();
     for value in [offset_form.replace('+', "%2B"), modified.to_string()] {
-        let page = app.get_json("integration", &token, &format!("{base}?pageSize=5000&modifiedOnOrAfter={value}")).await;
+        let page = app
+            .get_json(
+                "integration",
+                &token,
+                &format!("{base}?pageSize=5000&modifiedOnOrAfter={value}"),
+            )
+            .await;
         let got = page["data"].as_array().unwrap();
         assert_eq!(got.len(), expected, "{value}");
-        assert!(got.iter().any(|c| c["id"] == pivot["id"]), "inclusive at {value}");
+        assert!(
+            got.iter().any(|c| c["id"] == pivot["id"]),
+            "inclusive at {value}"
+        );
     }
-    let midnight = app.get_json("integration", &token, &format!("{base}?modifiedOnOrAfter=2024-01-01T00:00:00Z")).await;
+    let midnight = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?modifiedOnOrAfter=2024-01-01T00:00:00Z"),
+        )
+        .await;
     assert_eq!(midnight["page"], 1);
     app.stop().await;
 }
@@ -81,14 +132,25 @@ async fn c4_both_datetime_spellings_parse_and_the_filter_is_inclusive() {
 async fn c5_page_size_5000_with_inactive_rows() {
     let app = spawn().await;
     let token = app.token(CUSTOMER, "integration").await;
-    let path = format!("/jpm/v2/tenant/{CUSTOMER}/appointments?pageSize=5000&active=Any&includeTotal=true");
+    let path = format!(
+        "/jpm/v2/tenant/{CUSTOMER}/appointments?pageSize=5000&active=Any&includeTotal=true"
+    );
     let page = app.get_json("integration", &token, &path).await;
     let data = page["data"].as_array().unwrap();
     assert_eq!(page["pageSize"], 5000);
     assert_eq!(data.len() as i64, page["totalCount"].as_i64().unwrap());
     assert_eq!(page["hasMore"], false);
-    assert!(data.iter().any(|a| a["active"] == false), "inactive rows are included");
-    let active = app.get_json("integration", &token, &format!("/jpm/v2/tenant/{CUSTOMER}/appointments?pageSize=5000")).await;
+    assert!(
+        data.iter().any(|a| a["active"] == false),
+        "inactive rows are included"
+    );
+    let active = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/jpm/v2/tenant/{CUSTOMER}/appointments?pageSize=5000"),
+        )
+        .await;
     assert!(active["data"].as_array().unwrap().len() < data.len());
     app.stop().await;
 }
@@ -99,7 +161,10 @@ async fn c6_a_get_with_a_json_body_ignores_the_body() {
     let token = app.token(CUSTOMER, "integration").await;
     let response = app
         .http
-        .get(format!("{}/crm/v2/tenant/{CUSTOMER}/customers?pageSize=3", app.api_url("integration")))
+        .get(format!(
+            "{}/crm/v2/tenant/{CUSTOMER}/customers?pageSize=3",
+            app.api_url("integration")
+        ))
         .header("ST-App-Key", app.app_key())
         .bearer_auth(&token)
         .header("Content-Type", "application/json")
@@ -122,14 +187,19 @@ async fn c7_a_walk_that_stops_only_on_an_empty_page() {
     let mut ids = HashSet::new();
     let mut pages = 0;
     loop {
-        let page = app.get_json("integration", &token, &format!("{base}?from={from}")).await;
+        let page = app
+            .get_json("integration", &token, &format!("{base}?from={from}"))
+            .await;
         let data = page["data"].as_array().unwrap();
         let next = page["continueFrom"].as_str().unwrap().to_string();
         if data.is_empty() {
             assert_eq!(page["hasMore"], false);
             break;
         }
-        assert_ne!(next, from, "a page with records repeated the token it was sent");
+        assert_ne!(
+            next, from,
+            "a page with records repeated the token it was sent"
+        );
         for job in data {
             assert!(ids.insert(job["id"].as_i64().unwrap()));
         }
@@ -138,7 +208,13 @@ async fn c7_a_walk_that_stops_only_on_an_empty_page() {
         assert!(pages < 100, "the walk does not end");
     }
     assert!(pages > 1, "the walk spans several pages");
-    let all = app.get_json("integration", &token, &format!("/jpm/v2/tenant/{SANDBOX}/jobs?active=Any&includeTotal=true")).await;
+    let all = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/jpm/v2/tenant/{SANDBOX}/jobs?active=Any&includeTotal=true"),
+        )
+        .await;
     assert_eq!(ids.len() as i64, all["totalCount"].as_i64().unwrap());
     app.stop().await;
 }
@@ -151,26 +227,45 @@ async fn c8_from_a_date_starts_at_records_modified_on_or_after_it() {
     let mut everything = Vec::new();
     let mut from = String::from("2020-01-01");
     loop {
-        let page = app.get_json("integration", &token, &format!("{base}?from={from}")).await;
+        let page = app
+            .get_json("integration", &token, &format!("{base}?from={from}"))
+            .await;
         everything.extend(page["data"].as_array().unwrap().iter().cloned());
         from = page["continueFrom"].as_str().unwrap().to_string();
         if page["hasMore"] == false {
             break;
         }
     }
-    let all = app.get_json("integration", &token, &format!("/crm/v2/tenant/{CUSTOMER}/customers?active=Any&includeTotal=true")).await;
+    let all = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?active=Any&includeTotal=true"),
+        )
+        .await;
     assert_eq!(everything.len() as i64, all["totalCount"].as_i64().unwrap());
 
     // From a date inside the data: exactly the records modified on or after it, in order.
-    let mut times: Vec<&str> = everything.iter().map(|c| c["modifiedOn"].as_str().unwrap()).collect();
+    let mut times: Vec<&str> = everything
+        .iter()
+        .map(|c| c["modifiedOn"].as_str().unwrap())
+        .collect();
     times.sort();
     let date = &times[times.len() / 2][..10];
-    let page = app.get_json("integration", &token, &format!("{base}?from={date}")).await;
+    let page = app
+        .get_json("integration", &token, &format!("{base}?from={date}"))
+        .await;
     let data = page["data"].as_array().unwrap();
     let expected = times.iter().filter(|t| &t[..10] >= date).count();
     assert_eq!(data.len(), expected.min(100));
-    assert!(data.iter().all(|c| &c["modifiedOn"].as_str().unwrap()[..10] >= date));
-    let order: Vec<&str> = data.iter().map(|c| c["modifiedOn"].as_str().unwrap()).collect();
+    assert!(
+        data.iter()
+            .all(|c| &c["modifiedOn"].as_str().unwrap()[..10] >= date)
+    );
+    let order: Vec<&str> = data
+        .iter()
+        .map(|c| c["modifiedOn"].as_str().unwrap())
+        .collect();
     assert!(order.windows(2).all(|w| w[0] <= w[1]));
     app.stop().await;
 }
@@ -179,8 +274,20 @@ async fn c8_from_a_date_starts_at_records_modified_on_or_after_it() {
 async fn c9_both_task_management_spellings_reach_the_same_resource() {
     let app = spawn().await;
     let token = app.token(CUSTOMER, "integration").await;
-    let a = app.get_json("integration", &token, &format!("/taskmanagement/v2/tenant/{CUSTOMER}/tasks")).await;
-    let b = app.get_json("integration", &token, &format!("/task-management/v2/tenant/{CUSTOMER}/tasks")).await;
+    let a = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/taskmanagement/v2/tenant/{CUSTOMER}/tasks"),
+        )
+        .await;
+    let b = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/task-management/v2/tenant/{CUSTOMER}/tasks"),
+        )
+        .await;
     assert_eq!(a, b);
     assert_eq!(a["page"], 1);
     app.stop().await;

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use axum::http::{Method, StatusCode};
 use fieldgate_catalog::{Catalog, OpKind, Operation};
 
+use fieldgate_store::{ActiveFilter, Dataset, FieldFilter, FilterOp, ListQuery, Record};
+
 use crate::error::ApiError;
+use crate::state::AppState;
 
 mod project;
 pub mod query;
@@ -155,6 +158,52 @@ impl Matched<'_> {
             .transpose()
     }
 
+    fn raw_param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The record a get or update names. Most ids are int64; a few resources (CRM contacts)
+    /// use GUIDs, which are found through the document's own `id`.
+    pub async fn find_record(
+        &self,
+        state: &AppState,
+        dataset: Dataset,
+    ) -> Result<Record, ApiError> {
+        let name = self.op.id_param.as_deref().unwrap_or("id");
+        let raw = self.raw_param(name);
+        let resource = self.op.resource.as_str();
+        let parent = self.parent_id()?;
+        let found = match raw.parse::<i64>() {
+            Ok(id) => {
+                state
+                    .store
+                    .get_record(dataset, resource, parent, id)
+                    .await?
+            }
+            Err(_) if is_guid(raw) => {
+                let query = ListQuery {
+                    parent_id: parent,
+                    active: ActiveFilter::Any,
+                    fields: vec![FieldFilter {
+                        path: vec!["id".into()],
+                        op: FilterOp::EqText(raw.to_string()),
+                    }],
+                    limit: 1,
+                    ..ListQuery::default()
+                };
+                let page = state.store.list_records(dataset, resource, &query).await?;
+                page.records.into_iter().next()
+            }
+            Err(_) => {
+                return Err(ApiError::field(name, format!("`{raw}` is not an id.")));
+            }
+        };
+        found.ok_or_else(|| ApiError::not_found(format!("No record with id {raw} in {resource}.")))
+    }
+
     pub fn not_implemented(&self) -> ApiError {
         ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
@@ -164,6 +213,10 @@ impl Matched<'_> {
             ),
         )
     }
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
 fn param_names(path: &str) -> Vec<String> {

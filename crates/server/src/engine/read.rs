@@ -81,15 +81,7 @@ pub async fn get(
     m: &Matched<'_>,
 ) -> Result<Response, ApiError> {
     let op = m.op;
-    let id_param = op.id_param.as_deref().unwrap_or("id");
-    let id = m.id_param(id_param)?;
-    let record = state
-        .store
-        .get_record(dataset, &op.resource, m.parent_id()?, id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("No record with id {id} in {}.", op.resource))
-        })?;
+    let record = m.find_record(state, dataset).await?;
     let mut data = shape(
         state.catalog,
         op,

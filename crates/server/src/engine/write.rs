@@ -260,7 +260,11 @@ pub async fn create(
     if let Some(s) = &m.op.response_schema {
         schemas.push((m.op.module.clone(), json!({ "$ref": s })));
     }
-    let doc = ctx.build(&schemas, &given);
+    let mut doc = ctx.build(&schemas, &given);
+    // Resources whose ids are GUIDs (CRM contacts) carry one derived from the record id.
+    if doc.get("id").is_some_and(Value::is_string) {
+        doc.insert("id".into(), fieldgate_sample::guid_for(first).into());
+    }
     written.insert(
         0,
         (
@@ -301,13 +305,9 @@ pub async fn update(
 ) -> Result<Response, ApiError> {
     let given = body(state, m, bytes)?;
     check_references(state, dataset, &given).await?;
-    let id = m.id_param(m.op.id_param.as_deref().unwrap_or("id"))?;
     let resource = m.op.resource.as_str();
-    let existing = state
-        .store
-        .get_record(dataset, resource, m.parent_id()?, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("No record with id {id} in {resource}.")))?;
+    let existing = m.find_record(state, dataset).await?;
+    let id = existing.id;
     let Value::Object(mut doc) =
         serde_json::from_str::<Value>(&existing.doc).map_err(|_| ApiError::internal())?
     else {
