@@ -17,6 +17,10 @@ struct Cli {
     /// Where the store and the master key live (overrides the config's `data_dir`).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// Benchmarks only: also serve the production API without the gateway on this loopback
+    /// address, to measure what the gateway costs.
+    #[arg(long, global = true, hide = true)]
+    bench_ungated: Option<std::net::SocketAddr>,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,13 +57,20 @@ fn main() -> Result<()> {
     init_logging(&config);
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
-        Command::Serve => runtime.block_on(serve(config, None)),
+        Command::Serve => runtime.block_on(serve(config, None, cli.bench_ungated)),
         Command::Demo {
             reset,
             credentials_out,
             scale,
             no_serve,
-        } => runtime.block_on(run_demo(config, reset, credentials_out, scale, no_serve)),
+        } => {
+            let request = DemoRequest {
+                credentials_out,
+                scale,
+                no_serve,
+            };
+            runtime.block_on(run_demo(config, reset, request, cli.bench_ungated))
+        }
         Command::Catalog => {
             print_catalog();
             Ok(())
@@ -87,7 +98,11 @@ struct DemoRequest {
     no_serve: bool,
 }
 
-async fn serve(mut config: Config, demo_request: Option<DemoRequest>) -> Result<()> {
+async fn serve(
+    mut config: Config,
+    demo_request: Option<DemoRequest>,
+    ungated: Option<std::net::SocketAddr>,
+) -> Result<()> {
     let (store, keys) = fieldgate_server::open(&config).await?;
     // Bound first, so the URLs the demo prints carry the real ports even when 0 was asked for.
     let listeners = app::bind(&mut config).await?;
@@ -116,6 +131,14 @@ async fn serve(mut config: Config, demo_request: Option<DemoRequest>) -> Result<
 
     let state = AppState::new(config, store, keys).await?;
     let running = app::serve(state.clone(), listeners, true);
+    if let Some(addr) = ungated {
+        app::serve_ungated(
+            state.clone(),
+            fieldgate_store::Environment::Production,
+            addr,
+        )
+        .await?;
+    }
     for env in fieldgate_store::Environment::ALL {
         let c = state.config.env(env);
         tracing::info!(%env, auth = %c.auth_url, api = %c.api_url, "listening");
@@ -151,9 +174,8 @@ async fn shutdown_signal() {
 async fn run_demo(
     config: Config,
     reset: bool,
-    credentials_out: Option<PathBuf>,
-    scale: usize,
-    no_serve: bool,
+    request: DemoRequest,
+    ungated: Option<std::net::SocketAddr>,
 ) -> Result<()> {
     let db = config.database_path();
     if db.exists() {
@@ -177,15 +199,7 @@ async fn run_demo(
         }
     }
 
-    serve(
-        config,
-        Some(DemoRequest {
-            credentials_out,
-            scale,
-            no_serve,
-        }),
-    )
-    .await
+    serve(config, Some(request), ungated).await
 }
 
 fn print_catalog() {

@@ -165,3 +165,25 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
     }
     Running { addrs, stop, tasks }
 }
+
+/// Serves one environment's API without the gateway, on a loopback address only, so a
+/// benchmark can measure what the gateway costs against the same handlers in one run.
+pub async fn serve_ungated(
+    state: Arc<AppState>,
+    environment: Environment,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::other(
+            "the ungated benchmark listener must be on loopback",
+        ));
+    }
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let (_, api) = routers(&state, environment, false);
+    tracing::warn!(%bound, %environment, "serving an API WITHOUT the gateway, for benchmarks");
+    Ok((
+        bound,
+        tokio::spawn(async move { axum::serve(listener, api).await }),
+    ))
+}

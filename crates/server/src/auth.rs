@@ -1,6 +1,7 @@
 //! The auth host of one environment: `POST /connect/token` (client credentials, RFC 6749 §4.4)
 //! and the discovery documents.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
@@ -286,18 +287,19 @@ async fn authenticate(
     // The digest is computed whether or not the client exists, so unknown ids and wrong
     // secrets take the same time and get the same answer.
     let presented = state.app.keys.digest(SECRET_PURPOSE, &c.client_secret);
-    let client = store.client(&c.client_id).await.map_err(internal)?;
-    let valid = client.as_ref().is_some_and(|client| {
-        let first = digests_match(&presented, client.secret1.as_deref());
-        let second = digests_match(&presented, client.secret2.as_deref());
+    let grant = store.client_grant(&c.client_id).await.map_err(internal)?;
+    let valid = grant.as_ref().is_some_and(|g| {
+        let first = digests_match(&presented, g.client.secret1.as_deref());
+        let second = digests_match(&presented, g.client.secret2.as_deref());
         first | second
     });
-    let Some(client) = client.filter(|_| valid) else {
+    let Some(grant) = grant.filter(|_| valid) else {
         return Err(OAuthError::invalid_client(
             c.basic,
             "the client id or secret is wrong",
         ));
     };
+    let client = grant.client;
 
     let env = state.env.environment;
     if client.environment != env {
@@ -315,38 +317,27 @@ async fn authenticate(
             "this client is disabled; a tenant admin can enable it in the tenant console",
         ));
     }
-    let connection = store
-        .connection(client.app_id, client.tenant_id, env)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            OAuthError::invalid_client(
-                c.basic,
-                format!(
-                    "the app was disconnected from tenant {}; a tenant admin must connect it again",
-                    client.tenant_id
-                ),
-            )
-        })?;
-    let app = store
-        .app(client.app_id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            OAuthError::invalid_client(c.basic, "the app of this client no longer exists")
-        })?;
-    let granted: Vec<String> = connection
-        .scopes
-        .iter()
-        .filter(|s| app.scopes.contains(s))
-        .cloned()
+    let Some(connection_scopes) = grant.granted else {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            format!(
+                "the app was disconnected from tenant {}; a tenant admin must connect it again",
+                client.tenant_id
+            ),
+        ));
+    };
+    let asked: HashSet<&str> = grant.app_scopes.iter().map(String::as_str).collect();
+    let granted: Vec<String> = connection_scopes
+        .into_iter()
+        .filter(|s| asked.contains(s.as_str()))
         .collect();
 
     let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
         None => granted,
         Some(requested) => {
             let requested: Vec<String> = requested.split_whitespace().map(str::to_string).collect();
-            if let Some(missing) = requested.iter().find(|s| !granted.contains(s)) {
+            let allowed: HashSet<&str> = granted.iter().map(String::as_str).collect();
+            if let Some(missing) = requested.iter().find(|s| !allowed.contains(s.as_str())) {
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",

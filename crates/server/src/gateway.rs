@@ -1,12 +1,14 @@
 //! The gateway in front of every API operation: app key, token, environment, tenant, app and
 //! scope are all checked before any resource code runs.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, header};
 use fieldgate_catalog::Operation;
 
 use crate::control::APP_KEY_PURPOSE;
 use crate::error::ApiError;
-use crate::keys::Claims;
+use crate::keys::{Claims, LEEWAY_SECS};
 use crate::state::{AppState, EnvState};
 
 /// Who is calling, once the gateway has let the request through.
@@ -26,6 +28,26 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         None => value,
     };
     (!token.is_empty()).then_some(token)
+}
+
+/// The token's claims: from the cache of verified tokens, or verified now.
+fn verified_claims(env: &EnvState, token: &str) -> Result<Arc<Claims>, ApiError> {
+    let refused = |why: &str| {
+        ApiError::unauthorized(format!(
+            "The access token is not accepted: {why} ({} API).",
+            env.environment
+        ))
+    };
+    if let Some(claims) = env.verified.get(token) {
+        let now = chrono::Utc::now().timestamp();
+        if claims.exp + LEEWAY_SECS as i64 <= now {
+            return Err(refused("the token has expired"));
+        }
+        return Ok(claims);
+    }
+    let claims = Arc::new(env.ring.verify(token).map_err(refused)?);
+    env.verified.insert(token.to_string(), claims.clone());
+    Ok(claims)
 }
 
 pub async fn check(
@@ -69,12 +91,7 @@ pub async fn check(
         }
     };
 
-    let claims: Claims = env.ring.verify(token).map_err(|why| {
-        ApiError::unauthorized(format!(
-            "The access token is not accepted: {why} ({} API).",
-            env.environment
-        ))
-    })?;
+    let claims = verified_claims(env, token)?;
     if claims.tenant != tenant.to_string() {
         return Err(ApiError::forbidden(format!(
             "The access token was issued for tenant {}, not tenant {tenant}.",
@@ -123,7 +140,7 @@ pub async fn check(
     }
     Ok(Principal {
         app_id,
-        client_id: claims.client_id,
+        client_id: claims.client_id.clone(),
         tenant,
     })
 }

@@ -9,6 +9,8 @@ use fieldgate_store::{Environment, Store};
 use crate::config::Config;
 use crate::crypto::Keys;
 use crate::engine::Routes;
+use crate::engine::project::Plans;
+use crate::keys::Claims;
 use crate::keys::{KeyError, KeyRing};
 
 pub struct AppState {
@@ -17,6 +19,8 @@ pub struct AppState {
     pub keys: Keys,
     pub catalog: &'static Catalog,
     pub routes: Routes,
+    /// Compiled response projections, by schema.
+    pub plans: Plans,
     integration: Arc<EnvState>,
     production: Arc<EnvState>,
     /// App key digest → app id and expiry, cached briefly so the gateway rarely reads the store.
@@ -31,7 +35,14 @@ pub struct EnvState {
     pub auth_url: String,
     pub api_url: String,
     pub ring: KeyRing,
+    /// Tokens whose signature and issuer were verified, so a token used many times is checked
+    /// once; expiry is still checked on every use.
+    pub verified: moka::sync::Cache<String, Arc<Claims>>,
 }
+
+/// How long a verified token stays in the gateway's cache, and how many bytes the cache holds.
+const VERIFIED_TOKEN_TTL: Duration = Duration::from_secs(60);
+const VERIFIED_TOKENS_BYTES: u64 = 32 * 1024 * 1024;
 
 /// How long the gateway trusts a cached app key or client; a disabled client is refused on
 /// every node within this time.
@@ -52,6 +63,11 @@ impl AppState {
                 auth_url: env.auth_url.clone(),
                 api_url: env.api_url.clone(),
                 ring,
+                verified: moka::sync::Cache::builder()
+                    .time_to_live(VERIFIED_TOKEN_TTL)
+                    .weigher(|token: &String, _: &Arc<Claims>| token.len() as u32 + 512)
+                    .max_capacity(VERIFIED_TOKENS_BYTES)
+                    .build(),
             }));
         }
         let production = envs.pop().expect("two environments");
@@ -63,6 +79,7 @@ impl AppState {
             keys,
             catalog,
             routes: Routes::new(catalog),
+            plans: Plans::default(),
             integration,
             production,
             app_keys: short_lived_cache(),

@@ -122,6 +122,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_client(&self, client: &Client) -> Result<()>;
     async fn client(&self, client_id: &str) -> Result<Option<Client>>;
+    async fn client_grant(&self, client_id: &str) -> Result<Option<ClientGrant>>;
     async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()>;
 
     async fn add_signing_key(&self, key: &SigningKey) -> Result<()>;

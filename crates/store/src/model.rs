@@ -82,6 +82,15 @@ pub struct Client {
     pub created_us: i64,
 }
 
+/// What the token endpoint needs to know of a client, read in one query: the client, the
+/// scopes its app asks for and the scopes the tenant granted (`None` once disconnected).
+#[derive(Debug, Clone)]
+pub struct ClientGrant {
+    pub client: Client,
+    pub app_scopes: Vec<String>,
+    pub granted: Option<Vec<String>>,
+}
+
 /// A token signing key of one environment; the private half is sealed with the master key.
 #[derive(Debug, Clone)]
 pub struct SigningKey {

@@ -383,6 +383,28 @@ impl Store for SqliteStore {
         row.map(|r| client_from(&r)).transpose()
     }
 
+    async fn client_grant(&self, client_id: &str) -> Result<Option<ClientGrant>> {
+        let row = sqlx::query(
+            "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted FROM clients c \
+             JOIN apps a ON a.id = c.app_id \
+             LEFT JOIN connections n ON n.app_id = c.app_id AND n.tenant_id = c.tenant_id \
+             AND n.environment = c.environment \
+             WHERE c.client_id = ?",
+        )
+        .bind(client_id)
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|r| {
+            let granted: Option<String> = r.get("granted");
+            Ok(ClientGrant {
+                client: client_from(&r)?,
+                app_scopes: parse_list(r.get("app_scopes")),
+                granted: granted.as_deref().map(parse_list),
+            })
+        })
+        .transpose()
+    }
+
     async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()> {
         let done = sqlx::query("UPDATE clients SET enabled = ? WHERE client_id = ?")
             .bind(enabled)

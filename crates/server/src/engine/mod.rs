@@ -11,7 +11,7 @@ use fieldgate_store::{ActiveFilter, Dataset, FieldFilter, FilterOp, ListQuery, R
 use crate::error::ApiError;
 use crate::state::AppState;
 
-mod project;
+pub mod project;
 pub mod query;
 mod read;
 mod write;

@@ -1,44 +1,60 @@
 //! Reads: paginated lists, bare arrays, get-by-id and export feeds.
+//!
+//! Responses are written as text straight from the stored documents (see `project`), with the
+//! envelope around them in the order the real service uses.
 
-use axum::Json;
+use std::fmt::Write;
+
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use fieldgate_catalog::{Catalog, OpKind, Operation};
+use fieldgate_catalog::{OpKind, Operation};
 use fieldgate_store::{Dataset, ExportFrom, ExportQuery, Record};
-use serde_json::{Map, Value, json};
 
 use super::Matched;
-use super::project::project;
-use super::query::{Params, encode_token, export_from, list_query};
+use super::query::{Params, encode_token, export_from, list_query, parse_bool};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Largest bare-array answer; such lists are small reference data in the real service.
 const ARRAY_LIMIT: u32 = 5000;
 
-fn parse_doc(record: &Record) -> Result<Value, ApiError> {
-    serde_json::from_str(&record.doc).map_err(|e| {
-        tracing::error!(id = record.id, error = %e, "stored record is not JSON");
-        ApiError::internal()
-    })
+fn json_response(body: String) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
 }
 
-fn shape(
-    catalog: &Catalog,
+/// Appends the records, projected onto `schema`, as a JSON array.
+fn write_records(
+    state: &AppState,
     op: &Operation,
     schema: Option<&str>,
     records: &[Record],
-) -> Result<Vec<Value>, ApiError> {
-    let schema = schema.map(|s| json!({ "$ref": s }));
-    records
-        .iter()
-        .map(|r| {
-            let doc = parse_doc(r)?;
-            Ok(match &schema {
-                Some(schema) => project(catalog, &op.module, schema, &doc),
-                None => doc,
-            })
-        })
-        .collect()
+    out: &mut String,
+) -> Result<(), ApiError> {
+    let plan = schema.map(|s| state.plans.get(state.catalog, &op.module, s));
+    out.push('[');
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let written = match &plan {
+            Some(plan) => plan.write(&record.doc, out),
+            None => {
+                out.push_str(&record.doc);
+                Ok(())
+            }
+        };
+        written.map_err(|e| {
+            tracing::error!(id = record.id, error = %e, "stored record is not JSON");
+            ApiError::internal()
+        })?;
+    }
+    out.push(']');
+    Ok(())
 }
 
 pub async fn list(
@@ -59,20 +75,34 @@ pub async fn list(
         .store
         .list_records(dataset, &op.resource, &query)
         .await?;
-    let data = shape(state.catalog, op, op.item_schema.as_deref(), &found.records)?;
+
+    let mut body =
+        String::with_capacity(256 + found.records.iter().map(|r| r.doc.len()).sum::<usize>());
     if op.kind == OpKind::Array {
-        return Ok(Json(Value::Array(data)).into_response());
+        write_records(
+            state,
+            op,
+            op.item_schema.as_deref(),
+            &found.records,
+            &mut body,
+        )?;
+        return Ok(json_response(body));
     }
-    let mut body = Map::new();
-    body.insert("page".into(), page.into());
-    body.insert("pageSize".into(), page_size.into());
-    body.insert("hasMore".into(), found.has_more.into());
-    body.insert(
-        "totalCount".into(),
-        found.total.map_or(Value::Null, Value::from),
+    let total = found.total.map_or("null".to_string(), |t| t.to_string());
+    let _ = write!(
+        body,
+        "{{\"page\":{page},\"pageSize\":{page_size},\"hasMore\":{},\"totalCount\":{total},\"data\":",
+        found.has_more
     );
-    body.insert("data".into(), Value::Array(data));
-    Ok(Json(Value::Object(body)).into_response())
+    write_records(
+        state,
+        op,
+        op.item_schema.as_deref(),
+        &found.records,
+        &mut body,
+    )?;
+    body.push('}');
+    Ok(json_response(body))
 }
 
 pub async fn get(
@@ -82,13 +112,16 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     let op = m.op;
     let record = m.find_record(state, dataset).await?;
-    let mut data = shape(
-        state.catalog,
-        op,
-        op.response_schema.as_deref(),
-        std::slice::from_ref(&record),
-    )?;
-    Ok(Json(data.remove(0)).into_response())
+    let mut body = String::with_capacity(record.doc.len());
+    match &op.response_schema {
+        Some(schema) => state
+            .plans
+            .get(state.catalog, &op.module, schema)
+            .write(&record.doc, &mut body)
+            .map_err(|_| ApiError::internal())?,
+        None => body.push_str(&record.doc),
+    }
+    Ok(json_response(body))
 }
 
 pub async fn export(
@@ -100,7 +133,7 @@ pub async fn export(
     let op = m.op;
     let from = export_from(params)?;
     if let Some(v) = params.get("includeRecentChanges") {
-        super::query::parse_bool("includeRecentChanges", v)?;
+        parse_bool("includeRecentChanges", v)?;
     }
     let limit = state.config.export_page_size.max(1);
     let mut records = state
@@ -126,10 +159,13 @@ pub async fn export(
         },
         None => from,
     };
-    let data = shape(state.catalog, op, op.item_schema.as_deref(), &records)?;
-    let mut body = Map::new();
-    body.insert("hasMore".into(), has_more.into());
-    body.insert("continueFrom".into(), encode_token(next).into());
-    body.insert("data".into(), Value::Array(data));
-    Ok(Json(Value::Object(body)).into_response())
+    let mut body = String::with_capacity(128 + records.iter().map(|r| r.doc.len()).sum::<usize>());
+    let _ = write!(
+        body,
+        "{{\"hasMore\":{has_more},\"continueFrom\":\"{}\",\"data\":",
+        encode_token(next)
+    );
+    write_records(state, op, op.item_schema.as_deref(), &records, &mut body)?;
+    body.push('}');
+    Ok(json_response(body))
 }
