@@ -31,23 +31,24 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token's claims: from the cache of verified tokens, or verified now.
-fn verified_claims(env: &EnvState, token: &str) -> Result<Arc<Claims>, ApiError> {
+fn verified_claims(env: &EnvState, token: &str) -> Result<Arc<(String, Claims)>, ApiError> {
     let refused = |why: &str| {
         ApiError::unauthorized(format!(
             "The access token is not accepted: {why} ({} API).",
             env.environment
         ))
     };
-    if let Some(claims) = env.verified.get(token) {
-        let now = chrono::Utc::now().timestamp();
-        if claims.exp + LEEWAY_SECS as i64 <= now {
+    let signature = token.rsplit('.').next().unwrap_or_default();
+    if let Some(hit) = env.verified.get(signature).filter(|hit| hit.0 == token) {
+        if hit.1.exp + LEEWAY_SECS as i64 <= chrono::Utc::now().timestamp() {
             return Err(refused("the token has expired"));
         }
-        return Ok(claims);
+        return Ok(hit);
     }
-    let claims = Arc::new(env.ring.verify(token).map_err(refused)?);
-    env.verified.insert(token.to_string(), claims.clone());
-    Ok(claims)
+    let claims = env.ring.verify(token).map_err(refused)?;
+    let verified = Arc::new((token.to_string(), claims));
+    env.verified.insert(signature.to_string(), verified.clone());
+    Ok(verified)
 }
 
 pub async fn check(
@@ -91,7 +92,8 @@ pub async fn check(
         }
     };
 
-    let claims = verified_claims(env, token)?;
+    let verified = verified_claims(env, token)?;
+    let claims = &verified.1;
     if claims.tenant != tenant.to_string() {
         return Err(ApiError::forbidden(format!(
             "The access token was issued for tenant {}, not tenant {tenant}.",

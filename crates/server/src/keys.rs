@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use fieldgate_store::{Environment, SigningKey, Store};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -31,7 +31,10 @@ pub const LEEWAY_SECS: u64 = 60;
 /// The keys one environment signs with and accepts.
 pub struct KeyRing {
     issuer: String,
-    signing: (String, EncodingKey),
+    /// The signing key and the encoded JWS header naming it, prepared once: deriving an
+    /// Ed25519 key from its bytes costs as much as a signature, so it is not done per token.
+    signing: ed25519_dalek::SigningKey,
+    encoded_header: String,
     verifying: HashMap<String, DecodingKey>,
     validation: Validation,
     jwks: Value,
@@ -66,7 +69,13 @@ impl KeyRing {
             .find(|k| k.retire_after_us.is_none_or(|t| t > now))
             .unwrap_or(&stored[0]);
         let private = keys.unseal(&newest.private_sealed)?;
-        let signing = (newest.kid.clone(), EncodingKey::from_ed_der(&private));
+        let signing = ed25519_dalek::SigningKey::from_pkcs8_der(&private)
+            .map_err(|_| KeyError::Malformed(newest.kid.clone()))?;
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(newest.kid.clone());
+        header.typ = Some("at+jwt".into());
+        let header_json = serde_json::to_vec(&header).expect("headers serialize");
+        let encoded_header = URL_SAFE_NO_PAD.encode(header_json);
 
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
@@ -98,6 +107,7 @@ impl KeyRing {
         Ok(Self {
             issuer: issuer.to_string(),
             signing,
+            encoded_header,
             verifying,
             validation,
             jwks: json!({ "keys": jwks }),
@@ -108,11 +118,19 @@ impl KeyRing {
         &self.issuer
     }
 
+    /// A compact JWS (RFC 7515 §7.1) of the claims: header, claims and Ed25519 signature.
     pub fn sign(&self, claims: &Claims) -> String {
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.signing.0.clone());
-        header.typ = Some("at+jwt".into());
-        jsonwebtoken::encode(&header, claims, &self.signing.1).expect("Ed25519 signing succeeds")
+        use ed25519_dalek::Signer;
+        let payload = serde_json::to_vec(claims).expect("claims serialize");
+        let mut token =
+            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(&self.encoded_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
+        let signature = self.signing.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        token
     }
 
     /// Checks signature, issuer, `exp` and `nbf`; `None` names what was wrong.
@@ -151,5 +169,63 @@ fn generate(keys: &Keys, environment: Environment) -> SigningKey {
         public_key: key.verifying_key().to_bytes().to_vec(),
         created_us: chrono::Utc::now().timestamp_micros(),
         retire_after_us: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldgate_store::sqlite::SqliteStore;
+    use secrecy::SecretString;
+
+    #[tokio::test]
+    async fn tokens_verify_with_jsonwebtoken_and_tampering_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        let keys = Keys::from_master(&SecretString::from("k".repeat(32))).unwrap();
+        let ring = KeyRing::load(&store, &keys, Environment::Production, "http://auth")
+            .await
+            .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: "http://auth".into(),
+            client_id: "cid.x".into(),
+            tenant: "3141592653".into(),
+            scope: vec!["tn.crm.customers:r".into()],
+            jti: "j".into(),
+            nbf: now,
+            iat: now,
+            exp: now + 900,
+        };
+        let token = ring.sign(&claims);
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert!(header.kid.unwrap().starts_with("production-"));
+        let verified = ring.verify(&token).unwrap();
+        assert_eq!(
+            (verified.tenant.as_str(), verified.exp),
+            ("3141592653", now + 900)
+        );
+
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = Claims {
+            tenant: "1".into(),
+            ..claims.clone()
+        };
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
+        let tampered = format!("{}.{forged_payload}.{}", parts[0], parts[2]);
+        assert!(ring.verify(&tampered).is_err());
+
+        let other = KeyRing::load(&store, &keys, Environment::Integration, "http://auth")
+            .await
+            .unwrap();
+        assert!(
+            other.verify(&token).is_err(),
+            "the other environment's keys do not verify it"
+        );
+        let wrong_issuer = KeyRing::load(&store, &keys, Environment::Production, "http://other")
+            .await
+            .unwrap();
+        assert!(wrong_issuer.verify(&token).is_err());
     }
 }

@@ -36,8 +36,9 @@ pub struct EnvState {
     pub api_url: String,
     pub ring: KeyRing,
     /// Tokens whose signature and issuer were verified, so a token used many times is checked
-    /// once; expiry is still checked on every use.
-    pub verified: moka::sync::Cache<String, Arc<Claims>>,
+    /// once; expiry is still checked on every use. Keyed by the signature segment, which is
+    /// short, and holding the whole token to compare on a hit.
+    pub verified: moka::sync::Cache<String, Arc<(String, Claims)>>,
 }
 
 /// How long a verified token stays in the gateway's cache, and how many bytes the cache holds.
@@ -65,7 +66,7 @@ impl AppState {
                 ring,
                 verified: moka::sync::Cache::builder()
                     .time_to_live(VERIFIED_TOKEN_TTL)
-                    .weigher(|token: &String, _: &Arc<Claims>| token.len() as u32 + 512)
+                    .weigher(|_: &String, v: &Arc<(String, Claims)>| 2 * v.0.len() as u32 + 512)
                     .max_capacity(VERIFIED_TOKENS_BYTES)
                     .build(),
             }));
