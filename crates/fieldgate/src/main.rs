@@ -103,9 +103,10 @@ async fn serve(
     demo_request: Option<DemoRequest>,
     ungated: Option<std::net::SocketAddr>,
 ) -> Result<()> {
-    let (store, keys) = fieldgate_server::open(&config).await?;
-    // Bound first, so the URLs the demo prints carry the real ports even when 0 was asked for.
+    // Bound first: a port in use stops the demo before it creates anything, and the URLs it
+    // prints carry the real ports even when 0 was asked for.
     let listeners = app::bind(&mut config).await?;
+    let (store, keys) = fieldgate_server::open(&config).await?;
 
     let mut banner = None;
     if let Some(request) = demo_request {
@@ -119,7 +120,7 @@ async fn serve(
             "demo data created"
         );
         if let Some(path) = &request.credentials_out {
-            std::fs::write(path, serde_json::to_string_pretty(&doc)? + "\n")
+            write_private(path, &(serde_json::to_string_pretty(&doc)? + "\n"))
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if request.no_serve {
@@ -200,6 +201,19 @@ async fn run_demo(
     }
 
     serve(config, Some(request), ungated).await
+}
+
+/// Writes a file only its owner can read: it holds secrets.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    Ok(())
 }
 
 fn print_catalog() {

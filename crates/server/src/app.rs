@@ -30,13 +30,22 @@ pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
     let mut bound: BTreeMap<SocketAddr, TcpListener> = BTreeMap::new();
     for environment in Environment::ALL {
         let env = config.env_mut(environment);
-        for (addr, url) in [
-            (&mut env.auth_listen, &mut env.auth_url),
-            (&mut env.api_listen, &mut env.api_url),
+        for (host, addr, url) in [
+            ("auth", &mut env.auth_listen, &mut env.auth_url),
+            ("api", &mut env.api_listen, &mut env.api_url),
         ] {
             let listener = match bound.get(addr) {
                 Some(_) => None,
-                None => Some(TcpListener::bind(*addr).await?),
+                None => Some(TcpListener::bind(*addr).await.map_err(|e| {
+                    let key = format!("FIELDGATE_{environment}__{host}_LISTEN").to_uppercase();
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot listen on {addr} for the {environment} {host} host ({e}); \
+                             set {key} and the matching URL to use another address"
+                        ),
+                    )
+                })?),
             };
             let requested = *addr;
             if let Some(listener) = listener {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -38,7 +39,11 @@ pub fn router(state: AuthState) -> Router {
             )
         })
         .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(TOKEN_BODY_LIMIT))
 }
+
+/// A token request is a few hundred bytes; anything near this is not one.
+const TOKEN_BODY_LIMIT: usize = 16 * 1024;
 
 /// An RFC 6749 §5.2 error.
 #[derive(Debug)]
@@ -172,8 +177,16 @@ async fn token(
     State(state): State<AuthState>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error =
+                OAuthError::new(rejection.status(), "invalid_request", rejection.body_text());
+            return error.into_response();
+        }
+    };
     match issue(&state, &method, &headers, &body).await {
         Ok(response) => response,
         Err(e) => {

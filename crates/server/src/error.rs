@@ -115,6 +115,12 @@ impl IntoResponse for ApiError {
         if let Some(v) = allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             response.headers_mut().insert(header::ALLOW, v);
         }
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: a refused bearer token names the scheme to use.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(secs) = retry_after {
             response
                 .headers_mut()

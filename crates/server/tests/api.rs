@@ -299,7 +299,7 @@ async fn jobs_are_created_with_their_appointments() {
         .clone();
     let new = json!({"customerId": job["customerId"], "locationId": job["locationId"],
         "businessUnitId": job["businessUnitId"], "jobTypeId": job["jobTypeId"], "priority": "High",
-        "campaignId": 1, "summary": "No heat",
+        "campaignId": job["campaignId"], "summary": "No heat",
         "appointments": [{"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T12:00:00Z"}]});
     let response = app
         .http
@@ -330,6 +330,66 @@ async fn jobs_are_created_with_their_appointments() {
         Some("2030-01-01T10:00:00")
     );
     assert_eq!(created["firstAppointmentId"], data[0]["id"]);
+    assert_eq!(created["jobStatus"], "Scheduled");
+    assert_eq!(created["jobNumber"], id.to_string());
+    assert_eq!(data[0]["customerId"], job["customerId"]);
+    assert_eq!(data[0]["appointmentNumber"], format!("{id}-1"));
+    let invoice_id = created["invoiceId"].as_i64().unwrap();
+    let invoice = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/accounting/v2/tenant/{SANDBOX}/invoices?ids={invoice_id}"),
+        )
+        .await;
+    assert_eq!(invoice["data"][0]["job"]["id"], id);
+    assert_eq!(invoice["data"][0]["total"], "0.00");
+
+    // Inconsistent jobs are refused, each problem named.
+    let post = |body: Value| {
+        app.http
+            .post(format!("{}{base}/jobs", app.api_url("integration")))
+            .header("ST-App-Key", app.app_key())
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let mut bad = new.clone();
+    bad["appointments"] = json!([{"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T09:00:00Z"}]);
+    let response = post(bad).await.unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["errors"].get("appointments[0].end").is_some(),
+        "{body}"
+    );
+    let mut bad = new.clone();
+    bad["appointments"] = json!([]);
+    let body: Value = post(bad).await.unwrap().json().await.unwrap();
+    assert!(body["errors"].get("appointments").is_some(), "{body}");
+    let other = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{SANDBOX}/locations?pageSize=100"),
+        )
+        .await;
+    let foreign = other["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["customerId"] != job["customerId"])
+        .unwrap();
+    let mut bad = new.clone();
+    bad["locationId"] = foreign["id"].clone();
+    let body: Value = post(bad).await.unwrap().json().await.unwrap();
+    assert!(
+        body["errors"]["locationId"][0]
+            .as_str()
+            .unwrap()
+            .contains("belongs to customer"),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -674,6 +734,104 @@ async fn contacts_are_found_created_and_patched_by_guid() {
     assert_eq!(
         (stored["name"].as_str(), stored["title"].as_str()),
         (Some("Ada Lovelace"), Some("Countess"))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn writes_keep_read_only_fields_and_accept_a_bom() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let base = format!("/crm/v2/tenant/{CUSTOMER}/customers");
+    let page = app
+        .get_json("integration", &token, &format!("{base}?pageSize=1"))
+        .await;
+    let before = page["data"][0].clone();
+    let id = before["id"].as_i64().unwrap();
+    let response = app
+        .http
+        .patch(format!("{}{base}/{id}", app.api_url("integration")))
+        .header("ST-App-Key", app.app_key())
+        .header("Content-Type", "application/json")
+        .bearer_auth(&token)
+        .body(format!(
+            "\u{feff}{}",
+            json!({"balance": 99999, "mergedToId": 5, "createdById": 7, "name": "Renamed"})
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let after = app
+        .get_json("integration", &token, &format!("{base}/{id}"))
+        .await;
+    assert_eq!(after["name"], "Renamed");
+    for field in ["balance", "mergedToId", "createdById"] {
+        assert_eq!(after[field], before[field], "{field} is not writable");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn paths_ignore_case_and_percent_encoding_and_401s_name_bearer() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let plain = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers?pageSize=2"),
+        )
+        .await;
+    for path in [
+        format!("/CRM/v2/Tenant/{CUSTOMER}/Customers?pageSize=2"),
+        format!("/crm/v2/tenant/{CUSTOMER}/cust%6fmers/?pageSize=2"),
+    ] {
+        assert_eq!(
+            app.get_json("integration", &token, &path).await,
+            plain,
+            "{path}"
+        );
+    }
+    let response = app
+        .get(
+            "integration",
+            "garbage",
+            &format!("/crm/v2/tenant/{CUSTOMER}/customers"),
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn export_tokens_belong_to_their_feed() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let jobs = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("/jpm/v2/tenant/{CUSTOMER}/export/jobs"),
+        )
+        .await;
+    let from = jobs["continueFrom"].as_str().unwrap();
+    let response = app
+        .get(
+            "integration",
+            &token,
+            &format!("/crm/v2/tenant/{CUSTOMER}/export/customers?from={from}"),
+        )
+        .await;
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["errors"]["from"][0]
+            .as_str()
+            .unwrap()
+            .contains("another export"),
+        "{body}"
     );
     app.stop().await;
 }

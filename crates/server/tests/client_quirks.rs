@@ -117,6 +117,29 @@ async fn c4_both_datetime_spellings_parse_and_the_filter_is_inclusive() {
             "inclusive at {value}"
         );
     }
+    // Digits past the microsecond still count: just after the pivot excludes it.
+    let later = format!("{}1Z", &modified[..26]);
+    let page = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}?pageSize=5000&modifiedOnOrAfter={later}"),
+        )
+        .await;
+    assert!(
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"] != pivot["id"])
+    );
+    let unencoded = format!("{base}?pageSize=5000&modifiedOnOrAfter={offset_form}");
+    let page = app.get_json("integration", &token, &unencoded).await;
+    assert_eq!(
+        page["data"].as_array().unwrap().len(),
+        expected,
+        "a + sent unencoded"
+    );
     let midnight = app
         .get_json(
             "integration",

@@ -419,3 +419,21 @@ async fn discovery_documents_name_the_environment_and_its_keys() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_bodies_get_an_oauth_error() {
+    let app = spawn().await;
+    let body = format!("grant_type=client_credentials&x={}", "a".repeat(100_000));
+    let response = app
+        .http
+        .post(format!("{}/connect/token", app.auth_url("integration")))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_of(response).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["error"], "invalid_request");
+    app.stop().await;
+}

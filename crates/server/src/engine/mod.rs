@@ -11,9 +11,11 @@ use fieldgate_store::{ActiveFilter, Dataset, FieldFilter, FilterOp, ListQuery, R
 use crate::error::ApiError;
 use crate::state::AppState;
 
+mod cursor;
 pub mod project;
 pub mod query;
 mod read;
+mod related;
 mod write;
 
 pub use project::project;
@@ -78,10 +80,13 @@ impl Routes {
         method: &Method,
         path: &str,
     ) -> Result<Matched<'a>, ApiError> {
-        let path = path
+        // Routing ignores case, as the real service's does, and sees through percent-encoding.
+        let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+        let decoded = decoded.to_ascii_lowercase();
+        let path = decoded
             .strip_suffix('/')
             .filter(|p| !p.is_empty())
-            .unwrap_or(path);
+            .unwrap_or(&decoded);
         let found = self
             .router
             .at(path)

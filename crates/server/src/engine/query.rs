@@ -1,10 +1,8 @@
 //! Query strings as clients send them, parsed into typed list and export queries.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use fieldgate_catalog::{Catalog, DEFAULT_PAGE_SIZE, Operation};
-use fieldgate_store::{ActiveFilter, ExportFrom, FieldFilter, FilterOp, ListQuery, SortKey};
+use fieldgate_store::{ActiveFilter, FieldFilter, FilterOp, ListQuery, SortKey};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -66,6 +64,15 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
 
 /// A date or date-time, with or without offset and fractions; no offset means UTC.
 pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
+    // An unencoded `+00:00` offset arrives as ` 00:00` once the query string is decoded.
+    let mended;
+    let value = match value.rsplit_once(' ') {
+        Some((time, offset)) if time.contains('T') && is_offset(offset) => {
+            mended = format!("{time}+{offset}");
+            mended.as_str()
+        }
+        _ => value,
+    };
     if let Ok(t) = DateTime::parse_from_rfc3339(value) {
         return Some(t.with_timezone(&Utc));
     }
@@ -89,11 +96,28 @@ pub fn parse_time(value: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.and_hms_opt(0, 0, 0).unwrap().and_utc())
 }
 
+fn is_offset(s: &str) -> bool {
+    let b = s.as_bytes();
+    (b.len() == 5 && b[2] == b':' && [0, 1, 3, 4].iter().all(|&i| b[i].is_ascii_digit()))
+        || (b.len() == 4 && b.iter().all(u8::is_ascii_digit))
+}
+
+/// Microseconds since the epoch, rounded up. Records hold whole microseconds, so for a bound
+/// with finer digits "on or after" and "before" both mean: from the next whole microsecond.
+pub fn ceil_micros(t: DateTime<Utc>) -> i64 {
+    let micros = t.timestamp_micros();
+    if t.timestamp_subsec_nanos().is_multiple_of(1000) {
+        micros
+    } else {
+        micros + 1
+    }
+}
+
 fn time_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
     params
         .get(name)
         .map(|v| {
-            parse_time(v).map(|t| t.timestamp_micros()).ok_or_else(|| {
+            parse_time(v).map(ceil_micros).ok_or_else(|| {
                 ApiError::field(
                     name,
                     format!("`{v}` is not a date-time such as 2024-01-31T08:00:00Z."),
@@ -345,57 +369,13 @@ fn field_filter(
 /// A time as records hold it, so string comparison orders it correctly.
 fn time_text(name: &str, value: &str) -> Result<String, ApiError> {
     parse_time(value)
-        .map(|t| fieldgate_store::format_time(t.timestamp_micros()))
+        .map(|t| fieldgate_store::format_time(ceil_micros(t)))
         .ok_or_else(|| {
             ApiError::field(
                 name,
                 format!("`{value}` is not a date-time such as 2024-01-31T08:00:00Z."),
             )
         })
-}
-
-/// Export `from`: absent or empty, a continuation token, or a date or date-time.
-pub fn export_from(params: &Params) -> Result<ExportFrom, ApiError> {
-    let Some(from) = params.get("from") else {
-        return Ok(ExportFrom::Start);
-    };
-    if let Some(t) = parse_time(from) {
-        return Ok(ExportFrom::Since {
-            modified_us: t.timestamp_micros(),
-        });
-    }
-    decode_token(from).ok_or_else(|| {
-        ApiError::field(
-            "from",
-            "`from` must be a continuation token from an earlier page, a date or a date-time.",
-        )
-    })
-}
-
-/// Continuation tokens are opaque to clients: a versioned position, base64url-encoded.
-pub fn encode_token(from: ExportFrom) -> String {
-    let text = match from {
-        ExportFrom::Start => "v1:s".to_string(),
-        ExportFrom::Since { modified_us } => format!("v1:f:{modified_us}"),
-        ExportFrom::After { modified_us, id } => format!("v1:a:{modified_us}:{id}"),
-    };
-    URL_SAFE_NO_PAD.encode(text)
-}
-
-fn decode_token(token: &str) -> Option<ExportFrom> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?).ok()?;
-    let parts: Vec<&str> = text.split(':').collect();
-    match parts.as_slice() {
-        ["v1", "s"] => Some(ExportFrom::Start),
-        ["v1", "f", m] => Some(ExportFrom::Since {
-            modified_us: m.parse().ok()?,
-        }),
-        ["v1", "a", m, id] => Some(ExportFrom::After {
-            modified_us: m.parse().ok()?,
-            id: id.parse().ok()?,
-        }),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -425,29 +405,11 @@ mod tests {
     }
 
     #[test]
-    fn tokens_round_trip_and_dates_are_not_tokens() {
-        for from in [
-            ExportFrom::Start,
-            ExportFrom::Since { modified_us: 5 },
-            ExportFrom::After {
-                modified_us: 1_704_067_200_000_000,
-                id: 2_147_483_649,
-            },
-        ] {
-            let params = Params::parse(Some(&format!("from={}", encode_token(from))));
-            assert_eq!(export_from(&params).unwrap(), from);
-        }
-        let params = Params::parse(Some("from=2020-01-01"));
-        assert_eq!(
-            export_from(&params).unwrap(),
-            ExportFrom::Since {
-                modified_us: 1_577_836_800_000_000
-            }
-        );
-        assert_eq!(
-            export_from(&Params::parse(Some("from="))).unwrap(),
-            ExportFrom::Start
-        );
-        assert!(export_from(&Params::parse(Some("from=garbage!"))).is_err());
+    fn an_unencoded_plus_and_sub_microsecond_digits() {
+        let t = parse_time("2024-01-01T00:00:00.001000 00:00").unwrap();
+        assert_eq!(t.timestamp_micros(), 1_704_067_200_001_000);
+        let finer = parse_time("2024-01-01T00:00:00.0010001Z").unwrap();
+        assert_eq!(ceil_micros(finer), 1_704_067_200_001_001);
+        assert_eq!(ceil_micros(t), 1_704_067_200_001_000);
     }
 }

@@ -11,7 +11,8 @@ use fieldgate_catalog::{OpKind, Operation};
 use fieldgate_store::{Dataset, ExportFrom, ExportQuery, Record};
 
 use super::Matched;
-use super::query::{Params, encode_token, export_from, list_query, parse_bool};
+use super::cursor::{encode_token, export_from};
+use super::query::{Params, list_query, parse_bool};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -131,7 +132,7 @@ pub async fn export(
     params: &Params,
 ) -> Result<Response, ApiError> {
     let op = m.op;
-    let from = export_from(params)?;
+    let from = export_from(dataset, &op.resource, params)?;
     if let Some(v) = params.get("includeRecentChanges") {
         parse_bool("includeRecentChanges", v)?;
     }
@@ -163,7 +164,7 @@ pub async fn export(
     let _ = write!(
         body,
         "{{\"hasMore\":{has_more},\"continueFrom\":\"{}\",\"data\":",
-        encode_token(next)
+        encode_token(dataset, &op.resource, next)
     );
     write_records(state, op, op.item_schema.as_deref(), &records, &mut body)?;
     body.push('}');

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::Matched;
 use super::project::project;
+use super::related;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,6 +24,7 @@ const REFERENCES: &[(&str, &str)] = &[
     ("jobId", "jpm/jobs"),
     ("businessUnitId", "settings/business-units"),
     ("jobTypeId", "jpm/job-types"),
+    ("campaignId", "marketing/campaigns"),
 ];
 
 struct Ctx<'a> {
@@ -31,14 +33,29 @@ struct Ctx<'a> {
     now: String,
 }
 
-/// Parses and validates a JSON body against the operation's request schema.
+impl<'a> Ctx<'a> {
+    fn in_module(&self, module: &'a str) -> Ctx<'a> {
+        Ctx {
+            catalog: self.catalog,
+            module,
+            now: self.now.clone(),
+        }
+    }
+}
+
+/// Parses and validates a JSON body against the operation's request schema, keeping only the
+/// properties that schema names: read-only fields (`balance`, `createdById`) stay the server's.
 fn body(state: &AppState, m: &Matched<'_>, bytes: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
-    let Value::Object(map) = value else {
-        return Err(ApiError::bad_request(
-            "The request body must be a JSON object.",
-        ));
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request("The request body is not valid JSON.")
+            .with_error("body", e.to_string())
+    })?;
+    let Value::Object(mut map) = value else {
+        return Err(
+            ApiError::bad_request("The request body must be a JSON object.")
+                .with_error("body", "Expected a JSON object."),
+        );
     };
     if let Some(schema) = &m.op.request_schema {
         let schema = json!({ "$ref": schema });
@@ -53,6 +70,8 @@ fn body(state: &AppState, m: &Matched<'_>, bytes: &Bytes) -> Result<Map<String, 
             }
             return Err(error);
         }
+        let view = state.catalog.view(&m.op.module, &schema);
+        map.retain(|name, _| view.property(name).is_some());
     }
     Ok(map)
 }
@@ -197,63 +216,48 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let mut given = body(state, m, bytes)?;
     check_references(state, dataset, &given).await?;
+    let resource = m.op.resource.as_str();
+    let mut extras = related::prepare(state, dataset, resource, &mut given).await?;
+
     let now_us = chrono::Utc::now().timestamp_micros();
     let ctx = Ctx {
         catalog: state.catalog,
         module: &m.op.module,
         now: format_time(now_us),
     };
-    let resource = m.op.resource.as_str();
-
-    // Records created along with this one: a customer's locations, a job's appointments.
-    let children: Vec<Map<String, Value>> = match resource {
-        "crm/customers" => take_objects(&mut given, "locations"),
-        "jpm/jobs" => take_objects(&mut given, "appointments"),
-        _ => vec![],
-    };
     let first = state
         .store
-        .allocate_ids(dataset, 1 + children.len() as i64)
+        .allocate_ids(dataset, 1 + extras.len() as i64)
         .await?;
-    given.insert("id".into(), first.into());
-    given.insert("createdOn".into(), ctx.now.clone().into());
-    given.insert("modifiedOn".into(), ctx.now.clone().into());
-    given.entry("active").or_insert(Value::Bool(true));
+    let stamp = |fields: &mut Map<String, Value>, id: i64| {
+        fields.insert("id".into(), id.into());
+        fields.insert("createdOn".into(), ctx.now.clone().into());
+        fields.insert("modifiedOn".into(), ctx.now.clone().into());
+        fields.entry("active").or_insert(Value::Bool(true));
+    };
+    stamp(&mut given, first);
+    for (i, extra) in extras.iter_mut().enumerate() {
+        stamp(&mut extra.given, first + 1 + i as i64);
+    }
+    related::link(state, dataset, resource, first, &mut given, &mut extras).await?;
 
     let mut written = Vec::new();
-    let (child_resource, link) = match resource {
-        "crm/customers" => ("crm/locations", "customerId"),
-        _ => ("jpm/appointments", "jobId"),
-    };
-    let mut child_docs = Vec::new();
-    for (i, mut child) in children.into_iter().enumerate() {
-        let child_id = first + 1 + i as i64;
-        child.insert("id".into(), child_id.into());
-        child.insert(link.into(), first.into());
-        child.insert("createdOn".into(), ctx.now.clone().into());
-        child.insert("modifiedOn".into(), ctx.now.clone().into());
-        child.insert("active".into(), true.into());
-        // Children live in the same module as their parent (crm, jpm).
-        let doc = ctx.build(&serving_schemas(state.catalog, child_resource), &child);
+    let mut extra_docs = Vec::new();
+    for extra in &extras {
+        let id = extra.given["id"].as_i64().unwrap_or_default();
+        let doc = ctx.in_module(extra.module).build(
+            &serving_schemas(state.catalog, extra.resource),
+            &extra.given,
+        );
         written.push((
-            child_resource,
-            record_from(child_id, None, now_us, now_us, &doc),
+            extra.resource.to_string(),
+            record_from(id, None, now_us, now_us, &doc),
         ));
-        child_docs.push(Value::Object(doc));
+        extra_docs.push((extra.resource, Value::Object(doc)));
     }
-    match resource {
-        "crm/customers" => {
-            given.insert("locations".into(), Value::Array(child_docs));
-        }
-        "jpm/jobs" if !child_docs.is_empty() => {
-            given.insert("appointmentCount".into(), child_docs.len().into());
-            given.insert("firstAppointmentId".into(), child_docs[0]["id"].clone());
-            given.insert(
-                "lastAppointmentId".into(),
-                child_docs[child_docs.len() - 1]["id"].clone(),
-            );
-        }
-        _ => {}
+    if resource == "crm/customers" {
+        let locations = extra_docs.iter().map(|(_, d)| d.clone()).collect();
+        given.insert("locations".into(), Value::Array(locations));
     }
 
     let mut schemas = serving_schemas(state.catalog, resource);
@@ -268,33 +272,18 @@ pub async fn create(
     written.insert(
         0,
         (
-            resource,
+            resource.to_string(),
             record_from(first, m.parent_id()?, now_us, now_us, &doc),
         ),
     );
-    let written: Vec<(String, Record)> = written
-        .into_iter()
-        .map(|(r, rec)| (r.to_string(), rec))
-        .collect();
     state.store.put_record_set(dataset, &written).await?;
-    tracing::info!(resource, id = first, "record created");
+    tracing::info!(
+        resource,
+        id = first,
+        related = extras.len(),
+        "record created"
+    );
     Ok(respond(state, m, &doc))
-}
-
-fn take_objects(given: &mut Map<String, Value>, field: &str) -> Vec<Map<String, Value>> {
-    match given.remove(field) {
-        Some(Value::Array(items)) => items
-            .into_iter()
-            .filter_map(|v| {
-                if let Value::Object(o) = v {
-                    Some(o)
-                } else {
-                    None
-                }
-            })
-            .collect(),
-        _ => vec![],
-    }
 }
 
 pub async fn update(
