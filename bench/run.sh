@@ -23,7 +23,9 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Starts a demo on the default ports; $1 = scale.
 start_demo() {
     rm -f "$WORK/creds.json"
-    FIELDGATE_EXPORT_PAGE_SIZE=5000 FIELDGATE_LOG=warn "$BIN" --data-dir "$WORK/data" \
+    # The limiter stays on the path, with a limit the load cannot reach.
+    FIELDGATE_EXPORT_PAGE_SIZE=5000 FIELDGATE_LOG=warn FIELDGATE_LIMITS__PER_SECOND=100000000 \
+        FIELDGATE_OPS_LISTEN=127.0.0.1:7300 "$BIN" --data-dir "$WORK/data" \
         --bench-ungated 127.0.0.1:7299 demo --reset --scale "$1" \
         --credentials-out "$WORK/creds.json" >/dev/null 2>"$WORK/server.log" &
     SERVER=$!

@@ -29,7 +29,9 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     let limit = state.app.config.body_limit_bytes;
     let env = state.env.environment;
+    let health = crate::ops::health_routes(state.app.clone());
     Router::new()
+        .merge(health)
         .fallback(dispatch)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
@@ -105,6 +107,7 @@ async fn api_errors(env: fieldgate_store::Environment, req: Request, next: Next)
     );
     let response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
+    metrics::counter!("fieldgate_api_responses_total", "env" => env.as_str(), "status" => status_class(status)).increment(1);
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
@@ -132,4 +135,17 @@ async fn api_errors(env: fieldgate_store::Environment, req: Request, next: Next)
         }
     }
     out
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200..=299 => "2xx",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        429 => "429",
+        400..=499 => "4xx",
+        501 => "501",
+        _ => "5xx",
+    }
 }

@@ -23,6 +23,7 @@ use crate::state::AppState;
 /// Listeners bound before the state is built, so port 0 can be resolved into public URLs.
 pub struct Listeners {
     bound: BTreeMap<SocketAddr, TcpListener>,
+    ops_addr: Option<SocketAddr>,
 }
 
 /// Binds every configured address once. A public URL whose port is 0 takes the bound port.
@@ -58,7 +59,19 @@ pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
             }
         }
     }
-    Ok(Listeners { bound })
+    let mut ops_addr = None;
+    if let Some(addr) = config.ops_listen.as_mut() {
+        let listener = TcpListener::bind(*addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr} for operators ({e}); set FIELDGATE_OPS_LISTEN"),
+            )
+        })?;
+        *addr = listener.local_addr()?;
+        ops_addr = Some(*addr);
+        bound.insert(*addr, listener);
+    }
+    Ok(Listeners { bound, ops_addr })
 }
 
 /// One environment's two routers.
@@ -152,6 +165,13 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
             .entry(env.api_listen)
             .or_default()
             .push((authority(&env.api_url), api));
+    }
+
+    if let Some(ops) = listeners.ops_addr {
+        per_addr
+            .entry(ops)
+            .or_default()
+            .push((String::new(), crate::ops::router(state.clone())));
     }
 
     let (stop, stopped) = watch::channel(false);

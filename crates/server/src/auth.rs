@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -27,7 +29,9 @@ pub struct AuthState {
 }
 
 pub fn router(state: AuthState) -> Router {
+    let health = crate::ops::health_routes(state.app.clone());
     Router::new()
+        .merge(health)
         .route("/connect/token", any(token))
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/.well-known/jwks", get(jwks))
@@ -52,6 +56,7 @@ pub struct OAuthError {
     error: &'static str,
     description: String,
     basic_challenge: bool,
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -61,6 +66,7 @@ impl OAuthError {
             error,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -80,6 +86,7 @@ impl OAuthError {
             error: "invalid_client",
             description: description.into(),
             basic_challenge: basic,
+            retry_after: None,
         }
     }
 }
@@ -94,6 +101,11 @@ impl IntoResponse for OAuthError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"fieldgate\""),
             );
+        }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             response
@@ -177,8 +189,10 @@ async fn token(
     State(state): State<AuthState>,
     method: Method,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let address = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.ip().to_string());
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
@@ -187,7 +201,7 @@ async fn token(
             return error.into_response();
         }
     };
-    match issue(&state, &method, &headers, &body).await {
+    match issue(&state, &method, &headers, &body, &address).await {
         Ok(response) => response,
         Err(e) => {
             tracing::info!(env = %state.env.environment, error = e.error, reason = %e.description, "token refused");
@@ -201,6 +215,7 @@ async fn issue(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
+    address: &str,
 ) -> Result<Response, OAuthError> {
     if method != Method::POST {
         return Err(OAuthError::new(
@@ -268,7 +283,26 @@ async fn issue(
         }
     }
 
-    let claims = authenticate(state, &credentials, param(&params, "scope")).await?;
+    // Failed attempts per client id and per address are throttled; valid ones never count.
+    let limiter = &state.app.limiter;
+    if limiter.token_blocked(&credentials.client_id, address) {
+        let mut error = OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "too many failed attempts for this client or address; try again in 60 seconds",
+        );
+        error.retry_after = Some(60);
+        return Err(error);
+    }
+    let claims = match authenticate(state, &credentials, param(&params, "scope")).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            if e.error == "invalid_client" {
+                limiter.token_failure(&credentials.client_id, address);
+            }
+            return Err(e);
+        }
+    };
     let token = state.env.ring.sign(&claims);
     let mut response = axum::Json(json!({
         "access_token": token,

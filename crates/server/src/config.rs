@@ -30,6 +30,13 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// `text` or `json`.
     pub log_format: String,
+    /// Request rate limits and failed-token throttling.
+    #[serde(default)]
+    pub limits: crate::limits::LimitConfig,
+    /// Health, readiness and Prometheus metrics for operators; `None` serves only the health
+    /// checks, on every host.
+    #[serde(default)]
+    pub ops_listen: Option<SocketAddr>,
 }
 
 /// The two listeners of one environment and the public URLs clients reach them at.
@@ -64,6 +71,8 @@ impl Default for Config {
             token_ttl_secs: 900,
             body_limit_bytes: 2 * 1024 * 1024,
             log_format: "text".into(),
+            limits: crate::limits::LimitConfig::default(),
+            ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7300))),
         }
     }
 }

@@ -9,6 +9,7 @@ use fieldgate_catalog::Operation;
 use crate::control::APP_KEY_PURPOSE;
 use crate::error::ApiError;
 use crate::keys::{Claims, LEEWAY_SECS};
+use crate::limits::Decision;
 use crate::state::{AppState, EnvState};
 
 /// Who is calling, once the gateway has let the request through.
@@ -139,6 +140,17 @@ pub async fn check(
             "The access token lacks the scope {scope} that {} requires.",
             op.operation_id
         )));
+    }
+    let hint: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    if let Decision::Deny { retry_after_secs } =
+        state.limiter.check_request(&hint, app_id, tenant).await
+    {
+        let mut error = ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            format!("Rate limit is exceeded. Try again in {retry_after_secs} seconds."),
+        );
+        error.retry_after = Some(retry_after_secs);
+        return Err(error);
     }
     Ok(Principal {
         app_id,

@@ -48,6 +48,8 @@ pub enum KeyError {
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("signing key {0} is malformed")]
     Malformed(String),
+    #[error("the Redis URL for rate limits is not valid: {0}")]
+    Redis(#[from] redis::RedisError),
 }
 
 impl KeyRing {

@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 pub mod gateway;
 pub mod keys;
+pub mod limits;
+pub mod ops;
 pub mod state;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ use crate::engine::Routes;
 use crate::engine::project::Plans;
 use crate::keys::Claims;
 use crate::keys::{KeyError, KeyRing};
+use crate::limits::RateLimiter;
 
 pub struct AppState {
     pub config: Config,
@@ -21,6 +22,7 @@ pub struct AppState {
     pub routes: Routes,
     /// Compiled response projections, by schema.
     pub plans: Plans,
+    pub limiter: RateLimiter,
     integration: Arc<EnvState>,
     production: Arc<EnvState>,
     /// App key digest → app id and expiry, cached briefly so the gateway rarely reads the store.
@@ -74,6 +76,8 @@ impl AppState {
         let production = envs.pop().expect("two environments");
         let integration = envs.pop().expect("two environments");
         let catalog = Catalog::get();
+        crate::ops::metrics_handle();
+        let limiter = RateLimiter::new(config.limits.clone())?;
         Ok(Arc::new(Self {
             config,
             store,
@@ -81,6 +85,7 @@ impl AppState {
             catalog,
             routes: Routes::new(catalog),
             plans: Plans::default(),
+            limiter,
             integration,
             production,
             app_keys: short_lived_cache(),

@@ -28,7 +28,8 @@ async fn c1_a_bare_token_is_accepted() {
 
 #[tokio::test]
 async fn c2_a_new_token_before_every_call_keeps_working() {
-    let app = spawn().await;
+    // As fast as the test can go, far past the API's 60 requests/s; C10 covers that limit.
+    let app = spawn_with(|c| c.limits.per_second = 100_000).await;
     let mut seen = HashSet::new();
     for _ in 0..200 {
         let token = app.token(CUSTOMER, "integration").await;
@@ -313,5 +314,52 @@ async fn c9_both_task_management_spellings_reach_the_same_resource() {
         .await;
     assert_eq!(a, b);
     assert_eq!(a["page"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn c10_over_the_limit_answers_429_with_retry_after() {
+    let app = spawn_with(|c| c.limits.per_second = 5).await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let path = format!("/crm/v2/tenant/{CUSTOMER}/customers?pageSize=1");
+    let mut statuses = Vec::new();
+    let mut refused = None;
+    for _ in 0..20 {
+        let response = app.get("integration", &token, &path).await;
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 && refused.is_none() {
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body: Value = response.json().await.unwrap();
+            refused = Some((retry, body));
+        }
+    }
+    let admitted = statuses.iter().filter(|s| **s == 200).count();
+    assert!((5..=7).contains(&admitted), "{statuses:?}");
+    let (retry, body) = refused.expect("some requests were refused");
+    assert!(retry >= 1);
+    assert_eq!(body["status"], 429);
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{retry} seconds.")),
+        "{body}"
+    );
+    assert_eq!(body["traceId"].as_str().unwrap().len(), 32);
+
+    // Another tenant of the same app has its own budget.
+    let sandbox = app.token(SANDBOX, "integration").await;
+    let other = app
+        .get(
+            "integration",
+            &sandbox,
+            &format!("/crm/v2/tenant/{SANDBOX}/customers"),
+        )
+        .await;
+    assert_eq!(other.status(), 200);
     app.stop().await;
 }

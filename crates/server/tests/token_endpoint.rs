@@ -132,7 +132,8 @@ async fn t3_get_is_not_allowed() {
 
 #[tokio::test]
 async fn t5_t6_t13_wrong_secrets_and_unknown_ids_look_the_same() {
-    let app = spawn().await;
+    // Many failures on purpose: the throttle on failed attempts has its own test.
+    let app = common::spawn_with(|c| c.limits.token_failures_per_minute = 10_000).await;
     let (id, _) = app.credentials(CUSTOMER, "integration");
 
     let response = post_basic(&app, "integration", &format!("{id}:wrong"), &[GRANT]).await;
@@ -435,5 +436,40 @@ async fn oversized_bodies_get_an_oauth_error() {
     let (status, body) = error_of(response).await;
     assert_eq!(status, 413);
     assert_eq!(body["error"], "invalid_request");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn guessing_secrets_is_throttled_without_slowing_valid_clients() {
+    let app = common::spawn_with(|c| c.limits.token_failures_per_minute = 3).await;
+    let (id, secret) = app.credentials(CUSTOMER, "integration");
+    let wrong = [
+        GRANT,
+        ("client_id", id.as_str()),
+        ("client_secret", "cs1.guess"),
+    ];
+    for _ in 0..3 {
+        let (_, body) = error_of(post_form(&app, "integration", &wrong).await).await;
+        assert_eq!(body["error"], "invalid_client");
+    }
+    let response = post_form(&app, "integration", &wrong).await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, body) = error_of(response).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (429, Some("temporarily_unavailable"))
+    );
+
+    // Other clients keep getting tokens, as many as they ask for.
+    let (sid, ssecret) = app.credentials(SANDBOX, "integration");
+    let good = [
+        GRANT,
+        ("client_id", sid.as_str()),
+        ("client_secret", ssecret.as_str()),
+    ];
+    for _ in 0..20 {
+        assert_eq!(post_form(&app, "integration", &good).await.status(), 200);
+    }
+    let _ = secret;
     app.stop().await;
 }

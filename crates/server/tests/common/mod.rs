@@ -36,6 +36,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         env.api_url = "http://127.0.0.1:0".into();
     }
     config.export_page_size = 100;
+    config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
     adjust(&mut config);
 
     let (store, keys) = fieldgate_server::open(&config).await.unwrap();
