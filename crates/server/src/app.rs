@@ -192,8 +192,28 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
             .await
         }));
     }
+    // Keys another node created or rotated reach this node's JWKS within a minute, and its
+    // gateway at once (it reloads on meeting an unknown key id).
+    let mut stopped = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut every = tokio::time::interval(KEY_RELOAD_EVERY);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stopped.wait_for(|s| *s) => return Ok(()),
+            }
+            for environment in Environment::ALL {
+                let env = state.env(environment);
+                if let Err(e) = env.reload_keys(state.store.as_ref(), &state.keys).await {
+                    tracing::warn!(%environment, error = %e, "reloading signing keys failed");
+                }
+            }
+        }
+    }));
     Running { addrs, stop, tasks }
 }
+
+const KEY_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Serves one environment's API without the gateway, on a loopback address only, so a
 /// benchmark can measure what the gateway costs against the same handlers in one run.

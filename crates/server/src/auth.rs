@@ -303,7 +303,7 @@ async fn issue(
             return Err(e);
         }
     };
-    let token = state.env.ring.sign(&claims);
+    let token = state.env.ring().sign(&claims);
     let mut response = axum::Json(json!({
         "access_token": token,
         "expires_in": claims.exp - claims.iat,
@@ -400,7 +400,7 @@ async fn authenticate(
 
     let now = chrono::Utc::now().timestamp();
     Ok(Claims {
-        iss: state.env.ring.issuer().to_string(),
+        iss: state.env.ring().issuer().to_string(),
         client_id: client.client_id,
         tenant: client.tenant_id.to_string(),
         scope: scopes,
@@ -412,7 +412,8 @@ async fn authenticate(
 }
 
 async fn discovery(State(state): State<AuthState>) -> impl IntoResponse {
-    let issuer = state.env.ring.issuer();
+    let ring = state.env.ring();
+    let issuer = ring.issuer();
     axum::Json(json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/connect/token"),
@@ -426,5 +427,5 @@ async fn discovery(State(state): State<AuthState>) -> impl IntoResponse {
 }
 
 async fn jwks(State(state): State<AuthState>) -> impl IntoResponse {
-    axum::Json(state.env.ring.jwks().clone())
+    axum::Json(state.env.ring().jwks().clone())
 }

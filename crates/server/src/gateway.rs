@@ -8,7 +8,7 @@ use fieldgate_catalog::Operation;
 
 use crate::control::APP_KEY_PURPOSE;
 use crate::error::ApiError;
-use crate::keys::{Claims, LEEWAY_SECS};
+use crate::keys::{Claims, LEEWAY_SECS, UNKNOWN_KEY};
 use crate::limits::Decision;
 use crate::state::{AppState, EnvState};
 
@@ -32,7 +32,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The token's claims: from the cache of verified tokens, or verified now.
-fn verified_claims(env: &EnvState, token: &str) -> Result<Arc<(String, Claims)>, ApiError> {
+async fn verified_claims(
+    state: &AppState,
+    env: &EnvState,
+    token: &str,
+) -> Result<Arc<(String, Claims)>, ApiError> {
     let refused = |why: &str| {
         ApiError::unauthorized(format!(
             "The access token is not accepted: {why} ({} API).",
@@ -46,7 +50,17 @@ fn verified_claims(env: &EnvState, token: &str) -> Result<Arc<(String, Claims)>,
         }
         return Ok(hit);
     }
-    let claims = env.ring.verify(token).map_err(refused)?;
+    let mut verified = env.ring().verify(token);
+    // A key this node has not loaded yet may be another node's newer one.
+    if verified.as_ref().is_err_and(|why| *why == UNKNOWN_KEY)
+        && env
+            .reload_keys(state.store.as_ref(), &state.keys)
+            .await
+            .unwrap_or(false)
+    {
+        verified = env.ring().verify(token);
+    }
+    let claims = verified.map_err(refused)?;
     let verified = Arc::new((token.to_string(), claims));
     env.verified.insert(signature.to_string(), verified.clone());
     Ok(verified)
@@ -93,7 +107,7 @@ pub async fn check(
         }
     };
 
-    let verified = verified_claims(env, token)?;
+    let verified = verified_claims(state, env, token).await?;
     let claims = &verified.1;
     if claims.tenant != tenant.to_string() {
         return Err(ApiError::forbidden(format!(

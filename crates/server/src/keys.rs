@@ -28,6 +28,9 @@ pub struct Claims {
 /// Tokens are checked with this much leeway on `exp` and `nbf`, for clients with skewed clocks.
 pub const LEEWAY_SECS: u64 = 60;
 
+/// What `verify` says of a token signed by a key this ring does not hold (yet).
+pub const UNKNOWN_KEY: &str = "the token was not issued by this environment's auth server";
+
 /// The keys one environment signs with and accepts.
 pub struct KeyRing {
     issuer: String,
@@ -142,7 +145,7 @@ impl KeyRing {
             .kid
             .as_deref()
             .and_then(|kid| self.verifying.get(kid))
-            .ok_or("the token was not issued by this environment's auth server")?;
+            .ok_or(UNKNOWN_KEY)?;
         match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
             Ok(data) => Ok(data.claims),
             Err(e) => Err(match e.kind() {

@@ -1,6 +1,9 @@
 //! What every handler shares: the store, the keys, the catalog and each environment's key ring.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use arc_swap::ArcSwap;
 use std::time::Duration;
 
 use fieldgate_catalog::Catalog;
@@ -36,7 +39,9 @@ pub struct EnvState {
     pub environment: Environment,
     pub auth_url: String,
     pub api_url: String,
-    pub ring: KeyRing,
+    /// Swapped whole when keys added by other nodes are loaded.
+    ring: ArcSwap<KeyRing>,
+    last_reload_us: AtomicI64,
     /// Tokens whose signature and issuer were verified, so a token used many times is checked
     /// once; expiry is still checked on every use. Keyed by the signature segment, which is
     /// short, and holding the whole token to compare on a hit.
@@ -50,6 +55,30 @@ const VERIFIED_TOKENS_BYTES: u64 = 32 * 1024 * 1024;
 /// How long the gateway trusts a cached app key or client; a disabled client is refused on
 /// every node within this time.
 pub const CONTROL_CACHE_TTL: Duration = Duration::from_secs(1);
+
+impl EnvState {
+    pub fn ring(&self) -> arc_swap::Guard<Arc<KeyRing>> {
+        self.ring.load()
+    }
+
+    /// Reloads the environment's keys from the store, at most once a second: another node may
+    /// have created or rotated a key this one has not seen.
+    pub async fn reload_keys(&self, store: &dyn Store, keys: &Keys) -> Result<bool, KeyError> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let last = self.last_reload_us.load(Ordering::Relaxed);
+        if now - last < 1_000_000
+            || self
+                .last_reload_us
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(false);
+        }
+        let ring = KeyRing::load(store, keys, self.environment, &self.auth_url).await?;
+        self.ring.store(Arc::new(ring));
+        Ok(true)
+    }
+}
 
 impl AppState {
     pub async fn new(
@@ -65,7 +94,8 @@ impl AppState {
                 environment,
                 auth_url: env.auth_url.clone(),
                 api_url: env.api_url.clone(),
-                ring,
+                ring: ArcSwap::from_pointee(ring),
+                last_reload_us: AtomicI64::new(0),
                 verified: moka::sync::Cache::builder()
                     .time_to_live(VERIFIED_TOKEN_TTL)
                     .weigher(|_: &String, v: &Arc<(String, Claims)>| 2 * v.0.len() as u32 + 512)

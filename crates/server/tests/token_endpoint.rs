@@ -310,7 +310,7 @@ async fn t12_clock_skew_within_leeway_is_accepted() {
         iat: now + 2,
         exp: now + 902,
     };
-    let token = env.ring.sign(&claims);
+    let token = env.ring().sign(&claims);
     let response = app
         .get(
             "integration",
@@ -329,7 +329,7 @@ async fn t12_clock_skew_within_leeway_is_accepted() {
     let response = app
         .get(
             "integration",
-            &env.ring.sign(&expired),
+            &env.ring().sign(&expired),
             &format!("/crm/v2/tenant/{CUSTOMER}/customers"),
         )
         .await;
