@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Where the SQLite store and the master key live.
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://user@host/db`) for several nodes sharing one store;
+    /// without it the embedded SQLite store in `data_dir` is used.
+    #[serde(default)]
+    pub database_url: Option<String>,
     pub integration: EnvConfig,
     pub production: EnvConfig,
     /// Key from which digests of secrets and the sealing of signing keys are derived. When
@@ -64,6 +68,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            database_url: None,
             integration: EnvConfig::local(7101, 7102),
             production: EnvConfig::local(7201, 7202),
             master_key: None,

@@ -19,6 +19,7 @@ pub mod state;
 use std::sync::Arc;
 
 use fieldgate_store::Store;
+use fieldgate_store::postgres::PgStore;
 use fieldgate_store::sqlite::SqliteStore;
 
 pub use app::Running;
@@ -27,6 +28,19 @@ pub use state::AppState;
 
 /// Opens the store and keys a config names, ready to build the state.
 pub async fn open(config: &Config) -> anyhow::Result<(Arc<dyn Store>, crypto::Keys)> {
+    if let Some(url) = &config.database_url {
+        // Every node must derive the same digests and open the same sealed keys.
+        let master = config.master_key.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "with a shared database, set FIELDGATE_MASTER_KEY, the same on every node"
+            )
+        })?;
+        let keys = crypto::Keys::from_master(master)?;
+        let store = PgStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
+        return Ok((Arc::new(store), keys));
+    }
     std::fs::create_dir_all(&config.data_dir)?;
     let keys = crypto::Keys::load_or_create(config.master_key.as_ref(), &config.data_dir)?;
     let store = SqliteStore::open(&config.database_path()).await?;

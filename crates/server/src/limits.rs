@@ -1,19 +1,18 @@
 //! Request rate limits per (app key, tenant), enforced the same on one node or many.
 //!
-//! The algorithm is a sliding-window counter: a request is admitted while
-//! `previous_window * (1 - elapsed) + current_window < limit`, windows being whole seconds. It
-//! admits at most the limit in any one-second span, give or take the interpolation between two
-//! windows (the stated tolerance: within ~10% of the limit for evenly spread traffic), and it
-//! never admits a burst of twice the limit at a window boundary the way a fixed window does.
+//! The algorithm is a sliding log: a request is admitted while fewer than `limit` requests
+//! were admitted in the last second, so no rolling one-second span ever holds more than the
+//! limit (the stated tolerance is the clock skew between nodes, nil with Redis, whose clock
+//! every node uses). The log holds at most `limit` timestamps per key.
 //!
 //! Counters live in memory on a single node. With `redis_url` set they live in Redis, so N
 //! nodes together admit the limit, not N times it; if Redis cannot be reached the node falls
 //! back to its own counters, logs it once, and reports it in the `fieldgate_rate_limit_shared`
 //! gauge, until Redis answers again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -60,78 +59,86 @@ pub enum Decision {
     Deny { retry_after_secs: u64 },
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Window {
-    second: i64,
-    previous: u32,
-    current: u32,
+/// The admission times (ms) of the last span, oldest first.
+#[derive(Debug, Default)]
+struct Log {
+    admitted: VecDeque<i64>,
 }
 
-impl Window {
-    /// Counts the request if it fits in `limit` per `span_ms`, sliding.
-    fn hit(&mut self, now_ms: i64, span_ms: i64, limit: u32) -> bool {
-        let slot = now_ms / span_ms;
-        if slot != self.second {
-            self.previous = if slot == self.second + 1 {
-                self.current
-            } else {
-                0
-            };
-            self.current = 0;
-            self.second = slot;
+impl Log {
+    /// Admits the request if fewer than `limit` were admitted in the `span_ms` before `now_ms`;
+    /// otherwise returns how long until one slot frees up.
+    fn hit(&mut self, now_ms: i64, span_ms: i64, limit: u32) -> Result<(), i64> {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|t| *t <= now_ms - span_ms)
+        {
+            self.admitted.pop_front();
         }
-        let elapsed = (now_ms % span_ms) as f64 / span_ms as f64;
-        let estimate = self.previous as f64 * (1.0 - elapsed) + self.current as f64;
-        if estimate + 1.0 > limit as f64 {
-            return false;
+        if self.admitted.len() >= limit as usize {
+            let oldest = self.admitted.front().copied().unwrap_or(now_ms);
+            return Err(oldest + span_ms - now_ms);
         }
-        self.current += 1;
-        true
+        self.admitted.push_back(now_ms);
+        Ok(())
+    }
+
+    fn is_full(&self, now_ms: i64, span_ms: i64, limit: u32) -> bool {
+        self.admitted
+            .iter()
+            .filter(|t| **t > now_ms - span_ms)
+            .count()
+            >= limit as usize
     }
 }
 
-/// Sliding-window counters kept in this process.
+/// Sliding logs kept in this process.
 #[derive(Default)]
 pub struct LocalCounters {
-    windows: Mutex<HashMap<String, Window>>,
+    logs: Mutex<HashMap<String, Log>>,
 }
 
-/// Above this many keys, windows older than the last two spans are dropped.
+/// Above this many keys, logs with nothing in the last minute are dropped.
 const LOCAL_KEYS_SOFT_MAX: usize = 100_000;
 
 impl LocalCounters {
-    pub fn hit(&self, key: &str, now_ms: i64, span_ms: i64, limit: u32) -> bool {
-        let mut windows = self.windows.lock().expect("rate window lock");
-        if windows.len() > LOCAL_KEYS_SOFT_MAX {
-            let slot = now_ms / span_ms;
-            windows.retain(|_, w| w.second >= slot - 1);
+    pub fn hit(&self, key: &str, now_ms: i64, span_ms: i64, limit: u32) -> Result<(), i64> {
+        let mut logs = self.logs.lock().expect("rate log lock");
+        if logs.len() > LOCAL_KEYS_SOFT_MAX {
+            logs.retain(|_, log| log.admitted.back().is_some_and(|t| *t > now_ms - 60_000));
         }
-        match windows.get_mut(key) {
-            Some(window) => window.hit(now_ms, span_ms, limit),
-            None => windows
+        match logs.get_mut(key) {
+            Some(log) => log.hit(now_ms, span_ms, limit),
+            None => logs
                 .entry(key.to_string())
                 .or_default()
                 .hit(now_ms, span_ms, limit),
         }
     }
+
+    fn is_full(&self, key: &str, now_ms: i64, span_ms: i64, limit: u32) -> bool {
+        let logs = self.logs.lock().expect("rate log lock");
+        logs.get(key)
+            .is_some_and(|log| log.is_full(now_ms, span_ms, limit))
+    }
 }
 
-/// The same sliding window, atomically in Redis, on Redis's clock so every node agrees.
+/// The same sliding log, atomically in Redis as a sorted set, on Redis's clock so every node
+/// agrees. Returns 0 when admitted, else the milliseconds until a slot frees up.
 const REDIS_SCRIPT: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
 local span = tonumber(ARGV[2])
-local slot = math.floor(now / span)
-local elapsed = (now % span) / span
-local current_key = KEYS[1] .. ':' .. slot
-local current = tonumber(redis.call('GET', current_key) or '0')
-local previous = tonumber(redis.call('GET', KEYS[1] .. ':' .. (slot - 1)) or '0')
-if previous * (1 - elapsed) + current + 1 > tonumber(ARGV[1]) then
-  return 0
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + span - now)
 end
-redis.call('INCR', current_key)
-redis.call('PEXPIRE', current_key, span * 3)
-return 1
+redis.call('ZADD', KEYS[1], now, t[1] .. t[2] .. ':' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], span)
+return 0
 "#;
 
 pub struct RateLimiter {
@@ -139,7 +146,13 @@ pub struct RateLimiter {
     local: LocalCounters,
     redis: Option<(redis::aio::ConnectionManager, redis::Script)>,
     degraded: AtomicBool,
+    /// While Redis is down it is asked again only after this time (ms), so requests do not
+    /// each wait on a reconnect.
+    redis_retry_at: AtomicI64,
 }
+
+/// How long a node keeps to its own counters before asking an unreachable Redis again.
+const REDIS_RETRY_MS: i64 = 1000;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -169,6 +182,7 @@ impl RateLimiter {
             local: LocalCounters::default(),
             redis,
             degraded: AtomicBool::new(false),
+            redis_retry_at: AtomicI64::new(0),
         })
     }
 
@@ -176,34 +190,48 @@ impl RateLimiter {
     pub async fn check_request(&self, app_key: &str, app_id: i64, tenant: i64) -> Decision {
         let limit = self.config.for_app(app_id);
         let key = format!("fg:rl:{app_key}:{tenant}");
-        let allowed = match &self.redis {
+        let redis = self
+            .redis
+            .as_ref()
+            .filter(|_| now_ms() >= self.redis_retry_at.load(Ordering::Relaxed));
+        let outcome = match redis {
             Some((manager, script)) => {
                 let mut connection = manager.clone();
+                let nonce: u64 = rand::random();
                 let result: Result<i64, _> = script
                     .key(&key)
                     .arg(limit)
                     .arg(1000)
+                    .arg(nonce)
                     .invoke_async(&mut connection)
                     .await;
                 match result {
-                    Ok(admitted) => {
+                    Ok(0) => {
                         self.set_degraded(false, None);
-                        admitted == 1
+                        Ok(())
+                    }
+                    Ok(wait_ms) => {
+                        self.set_degraded(false, None);
+                        Err(wait_ms)
                     }
                     Err(e) => {
                         self.set_degraded(true, Some(&e));
+                        self.redis_retry_at
+                            .store(now_ms() + REDIS_RETRY_MS, Ordering::Relaxed);
                         self.local.hit(&key, now_ms(), 1000, limit)
                     }
                 }
             }
             None => self.local.hit(&key, now_ms(), 1000, limit),
         };
-        if allowed {
-            Decision::Allow
-        } else {
-            metrics::counter!("fieldgate_rate_limited_total").increment(1);
-            Decision::Deny {
-                retry_after_secs: 1,
+        match outcome {
+            Ok(()) => Decision::Allow,
+            Err(wait_ms) => {
+                metrics::counter!("fieldgate_rate_limited_total").increment(1);
+                // Whole seconds, rounded up: a client that waits that long is admitted.
+                Decision::Deny {
+                    retry_after_secs: (wait_ms.max(1) as u64).div_ceil(1000),
+                }
             }
         }
     }
@@ -219,28 +247,18 @@ impl RateLimiter {
         let by_address = self
             .local
             .hit(&format!("fg:tf:a:{address}"), now, 60_000, limit * 5);
-        by_client && by_address
+        by_client.is_ok() && by_address.is_ok()
     }
 
     /// Whether earlier failures keep this client id or address out for now.
     pub fn token_blocked(&self, client_id: &str, address: &str) -> bool {
-        let windows = self.local.windows.lock().expect("rate window lock");
+        let limit = self.config.token_failures_per_minute;
         let now = now_ms();
-        let limit = self.config.token_failures_per_minute as f64;
-        let over = |key: String, limit: f64| {
-            windows.get(&key).is_some_and(|w| {
-                let slot = now / 60_000;
-                let (previous, current) = match slot - w.second {
-                    0 => (w.previous, w.current),
-                    1 => (w.current, 0),
-                    _ => (0, 0),
-                };
-                let elapsed = (now % 60_000) as f64 / 60_000.0;
-                previous as f64 * (1.0 - elapsed) + current as f64 + 1.0 > limit
-            })
-        };
-        over(format!("fg:tf:c:{client_id}"), limit)
-            || over(format!("fg:tf:a:{address}"), limit * 5.0)
+        self.local
+            .is_full(&format!("fg:tf:c:{client_id}"), now, 60_000, limit)
+            || self
+                .local
+                .is_full(&format!("fg:tf:a:{address}"), now, 60_000, limit * 5)
     }
 
     fn set_degraded(&self, degraded: bool, error: Option<&redis::RedisError>) {
@@ -265,29 +283,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_window_admits_the_limit_per_second_and_slides() {
-        let mut w = Window::default();
-        let start = 1_000_000;
-        let admitted = (0..300).filter(|i| w.hit(start + i * 3, 1000, 60)).count();
-        assert_eq!(admitted, 60, "300 requests within 0.9 s");
-        // Half a second into the next window, half of the previous one still counts.
-        let admitted = (0..100).filter(|_| w.hit(start + 1500, 1000, 60)).count();
-        assert_eq!(admitted, 30);
-        // Two windows later everything is forgotten.
-        assert!(w.hit(start + 3000, 1000, 60));
+    fn no_rolling_second_holds_more_than_the_limit() {
+        let mut log = Log::default();
+        let start = 1_000_500;
+        let admitted: Vec<i64> = (0..300)
+            .map(|i| start + i * 3)
+            .filter(|t| log.hit(*t, 1000, 60).is_ok())
+            .collect();
+        assert_eq!(admitted.len(), 60, "300 requests within 0.9 s");
+        // The first slot frees up exactly a second after it was taken.
+        assert_eq!(log.hit(start + 999, 1000, 60), Err(1));
+        assert!(log.hit(start + 1000, 1000, 60).is_ok());
     }
 
     #[test]
-    fn evenly_spread_traffic_gets_about_the_limit() {
+    fn evenly_spread_traffic_gets_the_limit() {
         let counters = LocalCounters::default();
         // 10 seconds at 200 requests/s against a limit of 60.
         let admitted = (0..2000)
-            .filter(|i| counters.hit("k", 5_000 + i * 5, 1000, 60))
+            .filter(|i| counters.hit("k", 5_000 + i * 5, 1000, 60).is_ok())
             .count();
-        assert!(
-            (540..=660).contains(&admitted),
-            "{admitted} admitted in 10 s"
-        );
+        assert_eq!(admitted, 600);
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! fieldgate's storage interface and its embedded SQLite implementation.
+//! fieldgate's storage interface and its two implementations: embedded SQLite and PostgreSQL.
 //!
 //! The control plane (developers, apps, keys, tenants, connections, clients, signing keys, audit
 //! events) and the data plane (records of every dataset as JSON documents) sit behind one
-//! [`Store`] trait, so a PostgreSQL implementation can take SQLite's place without the server
-//! noticing.
+//! [`Store`] trait, so PostgreSQL (shared by several nodes) can take SQLite's place without the
+//! server noticing. One conformance suite (`tests/conformance.rs`) holds both to the same
+//! behaviour.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,7 +13,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 mod model;
+pub mod postgres;
 pub mod sqlite;
+mod util;
 
 pub use model::*;
 

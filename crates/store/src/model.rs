@@ -1,5 +1,7 @@
 //! The values the store keeps and the queries it answers.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -133,6 +135,20 @@ pub enum ActiveFilter {
     True,
     False,
     Any,
+}
+
+impl FromStr for ActiveFilter {
+    type Err = String;
+
+    /// `True`, `False` or `Any`, in any case, as clients send them.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "true" => Ok(ActiveFilter::True),
+            "false" => Ok(ActiveFilter::False),
+            "any" => Ok(ActiveFilter::Any),
+            _ => Err(format!("`{s}` is not one of True, False, Any")),
+        }
+    }
 }
 
 /// A comparison on a property of the records' JSON documents.

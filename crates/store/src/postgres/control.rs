@@ -1,0 +1,353 @@
+//! The control plane in PostgreSQL: developers, apps, keys, tenants, connections, clients, signing
+//! keys and the audit log.
+
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use super::PgStore;
+use crate::util::{conflict_or, environment, json_list, now_us, parse_list, tenant_kind};
+use crate::*;
+
+fn client_from(row: &PgRow) -> Result<Client> {
+    Ok(Client {
+        client_id: row.get("client_id"),
+        app_id: row.get("app_id"),
+        tenant_id: row.get("tenant_id"),
+        environment: environment(row.get("environment"))?,
+        secret1: row.get("secret1"),
+        secret2: row.get("secret2"),
+        enabled: row.get("enabled"),
+        created_us: row.get("created_us"),
+    })
+}
+
+fn tenant_from(r: &PgRow) -> Result<Tenant> {
+    Ok(Tenant {
+        id: r.get("id"),
+        name: r.get("name"),
+        kind: tenant_kind(r.get("kind"))?,
+        created_us: r.get("created_us"),
+    })
+}
+
+pub(super) async fn create_developer(s: &PgStore, name: &str, email: &str) -> Result<Developer> {
+    let created_us = now_us();
+    let id = sqlx::query_scalar(
+        "INSERT INTO developers (name, email, created_us) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(created_us)
+    .fetch_one(&s.pool)
+    .await
+    .map_err(|e| conflict_or(e, format!("developer {email}")))?;
+    Ok(Developer {
+        id,
+        name: name.into(),
+        email: email.into(),
+        created_us,
+    })
+}
+
+pub(super) async fn create_app(
+    s: &PgStore,
+    developer_id: i64,
+    name: &str,
+    scopes: &[String],
+) -> Result<App> {
+    let created_us = now_us();
+    let id = sqlx::query_scalar(
+        "INSERT INTO apps (developer_id, name, scopes, created_us) VALUES ($1, $2, $3, $4) \
+         RETURNING id",
+    )
+    .bind(developer_id)
+    .bind(name)
+    .bind(json_list(scopes))
+    .bind(created_us)
+    .fetch_one(&s.pool)
+    .await?;
+    Ok(App {
+        id,
+        developer_id,
+        name: name.into(),
+        scopes: scopes.to_vec(),
+        created_us,
+    })
+}
+
+pub(super) async fn app(s: &PgStore, id: i64) -> Result<Option<App>> {
+    let row = sqlx::query("SELECT * FROM apps WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&s.pool)
+        .await?;
+    Ok(row.map(|r| App {
+        id: r.get("id"),
+        developer_id: r.get("developer_id"),
+        name: r.get("name"),
+        scopes: parse_list(r.get("scopes")),
+        created_us: r.get("created_us"),
+    }))
+}
+
+pub(super) async fn add_app_key(s: &PgStore, key: &AppKey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO app_keys (digest, app_id, hint, created_us, expires_us) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&key.digest)
+    .bind(key.app_id)
+    .bind(&key.hint)
+    .bind(key.created_us)
+    .bind(key.expires_us)
+    .execute(&s.pool)
+    .await
+    .map_err(|e| conflict_or(e, "app key"))?;
+    Ok(())
+}
+
+pub(super) async fn app_key(s: &PgStore, digest: &[u8]) -> Result<Option<AppKey>> {
+    let row = sqlx::query("SELECT * FROM app_keys WHERE digest = $1")
+        .bind(digest)
+        .fetch_optional(&s.pool)
+        .await?;
+    Ok(row.map(|r| AppKey {
+        digest: r.get("digest"),
+        app_id: r.get("app_id"),
+        hint: r.get("hint"),
+        created_us: r.get("created_us"),
+        expires_us: r.get("expires_us"),
+    }))
+}
+
+pub(super) async fn create_tenant(s: &PgStore, tenant: &Tenant) -> Result<()> {
+    sqlx::query("INSERT INTO tenants (id, name, kind, created_us) VALUES ($1, $2, $3, $4)")
+        .bind(tenant.id)
+        .bind(&tenant.name)
+        .bind(tenant.kind.as_str())
+        .bind(tenant.created_us)
+        .execute(&s.pool)
+        .await
+        .map_err(|e| conflict_or(e, format!("tenant {}", tenant.id)))?;
+    Ok(())
+}
+
+pub(super) async fn tenant(s: &PgStore, id: i64) -> Result<Option<Tenant>> {
+    let row = sqlx::query("SELECT * FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&s.pool)
+        .await?;
+    row.map(|r| tenant_from(&r)).transpose()
+}
+
+pub(super) async fn tenants(s: &PgStore) -> Result<Vec<Tenant>> {
+    let rows = sqlx::query("SELECT * FROM tenants ORDER BY id")
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter().map(tenant_from).collect()
+}
+
+pub(super) async fn put_connection(s: &PgStore, c: &Connection) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO connections (app_id, tenant_id, environment, scopes, created_us) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (app_id, tenant_id, environment) DO UPDATE SET scopes = excluded.scopes",
+    )
+    .bind(c.app_id)
+    .bind(c.tenant_id)
+    .bind(c.environment.as_str())
+    .bind(json_list(&c.scopes))
+    .bind(c.created_us)
+    .execute(&s.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn connection(
+    s: &PgStore,
+    app_id: i64,
+    tenant_id: i64,
+    environment: Environment,
+) -> Result<Option<Connection>> {
+    let row = sqlx::query(
+        "SELECT * FROM connections WHERE app_id = $1 AND tenant_id = $2 AND environment = $3",
+    )
+    .bind(app_id)
+    .bind(tenant_id)
+    .bind(environment.as_str())
+    .fetch_optional(&s.pool)
+    .await?;
+    Ok(row.map(|r| Connection {
+        app_id,
+        tenant_id,
+        environment,
+        scopes: parse_list(r.get("scopes")),
+        created_us: r.get("created_us"),
+    }))
+}
+
+pub(super) async fn delete_connection(
+    s: &PgStore,
+    app_id: i64,
+    tenant_id: i64,
+    environment: Environment,
+) -> Result<()> {
+    let done = sqlx::query(
+        "DELETE FROM connections WHERE app_id = $1 AND tenant_id = $2 AND environment = $3",
+    )
+    .bind(app_id)
+    .bind(tenant_id)
+    .bind(environment.as_str())
+    .execute(&s.pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!(
+            "connection of app {app_id} to tenant {tenant_id} in {environment}"
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn create_client(s: &PgStore, c: &Client) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO clients (client_id, app_id, tenant_id, environment, secret1, secret2, \
+         enabled, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&c.client_id)
+    .bind(c.app_id)
+    .bind(c.tenant_id)
+    .bind(c.environment.as_str())
+    .bind(&c.secret1)
+    .bind(&c.secret2)
+    .bind(c.enabled)
+    .bind(c.created_us)
+    .execute(&s.pool)
+    .await
+    .map_err(|e| conflict_or(e, format!("client {}", c.client_id)))?;
+    Ok(())
+}
+
+pub(super) async fn client(s: &PgStore, client_id: &str) -> Result<Option<Client>> {
+    let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
+        .bind(client_id)
+        .fetch_optional(&s.pool)
+        .await?;
+    row.map(|r| client_from(&r)).transpose()
+}
+
+pub(super) async fn client_grant(s: &PgStore, client_id: &str) -> Result<Option<ClientGrant>> {
+    let row = sqlx::query(
+        "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted FROM clients c \
+         JOIN apps a ON a.id = c.app_id \
+         LEFT JOIN connections n ON n.app_id = c.app_id AND n.tenant_id = c.tenant_id \
+         AND n.environment = c.environment \
+         WHERE c.client_id = $1",
+    )
+    .bind(client_id)
+    .fetch_optional(&s.pool)
+    .await?;
+    row.map(|r| {
+        let granted: Option<String> = r.get("granted");
+        Ok(ClientGrant {
+            client: client_from(&r)?,
+            app_scopes: parse_list(r.get("app_scopes")),
+            granted: granted.as_deref().map(parse_list),
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn set_client_enabled(s: &PgStore, client_id: &str, enabled: bool) -> Result<()> {
+    let done = sqlx::query("UPDATE clients SET enabled = $1 WHERE client_id = $2")
+        .bind(enabled)
+        .bind(client_id)
+        .execute(&s.pool)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("client {client_id}")));
+    }
+    Ok(())
+}
+
+pub(super) async fn add_signing_key(s: &PgStore, k: &SigningKey) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, environment, private_sealed, public_key, created_us, \
+         retire_after_us) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&k.kid)
+    .bind(k.environment.as_str())
+    .bind(&k.private_sealed)
+    .bind(&k.public_key)
+    .bind(k.created_us)
+    .bind(k.retire_after_us)
+    .execute(&s.pool)
+    .await
+    .map_err(|e| conflict_or(e, format!("signing key {}", k.kid)))?;
+    Ok(())
+}
+
+pub(super) async fn signing_keys(s: &PgStore, env: Environment) -> Result<Vec<SigningKey>> {
+    let rows = sqlx::query(
+        "SELECT * FROM signing_keys WHERE environment = $1 \
+         ORDER BY created_us DESC, kid COLLATE \"C\"",
+    )
+    .bind(env.as_str())
+    .fetch_all(&s.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SigningKey {
+            kid: r.get("kid"),
+            environment: env,
+            private_sealed: r.get("private_sealed"),
+            public_key: r.get("public_key"),
+            created_us: r.get("created_us"),
+            retire_after_us: r.get("retire_after_us"),
+        })
+        .collect())
+}
+
+pub(super) async fn append_audit(s: &PgStore, e: &AuditEvent) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_events (at_us, actor, action, tenant_id, app_id, environment, \
+         address, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.at_us)
+    .bind(&e.actor)
+    .bind(&e.action)
+    .bind(e.tenant_id)
+    .bind(e.app_id)
+    .bind(e.environment.map(Environment::as_str))
+    .bind(&e.address)
+    .bind(e.detail.to_string())
+    .execute(&s.pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn audit_events(
+    s: &PgStore,
+    since_us: Option<i64>,
+    limit: u32,
+) -> Result<Vec<AuditEvent>> {
+    let rows = sqlx::query("SELECT * FROM audit_events WHERE at_us >= $1 ORDER BY id LIMIT $2")
+        .bind(since_us.unwrap_or(0))
+        .bind(limit as i64)
+        .fetch_all(&s.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let env: Option<String> = r.get("environment");
+            Ok(AuditEvent {
+                at_us: r.get("at_us"),
+                actor: r.get("actor"),
+                action: r.get("action"),
+                tenant_id: r.get("tenant_id"),
+                app_id: r.get("app_id"),
+                environment: env.as_deref().map(environment).transpose()?,
+                address: r.get("address"),
+                detail: serde_json::from_str(r.get("detail")).unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}

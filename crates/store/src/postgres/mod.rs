@@ -1,0 +1,190 @@
+//! The shared store: a PostgreSQL database that every fieldgate node reads and writes, so nodes
+//! hold no state of their own and scaling out is adding nodes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::*;
+
+mod control;
+mod query;
+mod records;
+
+/// Connections one node keeps open. Several nodes share one server, whose default limit is 100
+/// connections, and the 2-core nodes fieldgate targets gain nothing from more.
+const POOL_SIZE: u32 = 10;
+
+/// A store in a PostgreSQL database, shared by every node that connects to it.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user@host:5432/db`) and applies the
+    /// embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        // A write is acknowledged only once it is on disk, whatever the server's default says.
+        let options = PgConnectOptions::from_str(url)?.options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            // Bounds connecting as well, so an unreachable server fails start-up instead of
+            // hanging it.
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        // sqlx's PostgreSQL migrator holds an advisory lock while it runs, so nodes that start
+        // together apply each migration once instead of racing each other.
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn create_developer(&self, name: &str, email: &str) -> Result<Developer> {
+        control::create_developer(self, name, email).await
+    }
+
+    async fn create_app(&self, developer_id: i64, name: &str, scopes: &[String]) -> Result<App> {
+        control::create_app(self, developer_id, name, scopes).await
+    }
+
+    async fn app(&self, id: i64) -> Result<Option<App>> {
+        control::app(self, id).await
+    }
+
+    async fn add_app_key(&self, key: &AppKey) -> Result<()> {
+        control::add_app_key(self, key).await
+    }
+
+    async fn app_key(&self, digest: &[u8]) -> Result<Option<AppKey>> {
+        control::app_key(self, digest).await
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
+        control::create_tenant(self, tenant).await
+    }
+
+    async fn tenant(&self, id: i64) -> Result<Option<Tenant>> {
+        control::tenant(self, id).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        control::tenants(self).await
+    }
+
+    async fn put_connection(&self, connection: &Connection) -> Result<()> {
+        control::put_connection(self, connection).await
+    }
+
+    async fn connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<Option<Connection>> {
+        control::connection(self, app_id, tenant_id, environment).await
+    }
+
+    async fn delete_connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<()> {
+        control::delete_connection(self, app_id, tenant_id, environment).await
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<()> {
+        control::create_client(self, client).await
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Option<Client>> {
+        control::client(self, client_id).await
+    }
+
+    async fn client_grant(&self, client_id: &str) -> Result<Option<ClientGrant>> {
+        control::client_grant(self, client_id).await
+    }
+
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()> {
+        control::set_client_enabled(self, client_id, enabled).await
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<()> {
+        control::add_signing_key(self, key).await
+    }
+
+    async fn signing_keys(&self, environment: Environment) -> Result<Vec<SigningKey>> {
+        control::signing_keys(self, environment).await
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        control::append_audit(self, event).await
+    }
+
+    async fn audit_events(&self, since_us: Option<i64>, limit: u32) -> Result<Vec<AuditEvent>> {
+        control::audit_events(self, since_us, limit).await
+    }
+
+    async fn put_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        records: &[Record],
+    ) -> Result<()> {
+        records::put_records(self, dataset, resource, records).await
+    }
+
+    async fn put_record_set(&self, dataset: Dataset, records: &[(String, Record)]) -> Result<()> {
+        records::put_record_set(self, dataset, records).await
+    }
+
+    async fn copy_dataset(&self, from: Dataset, to: Dataset) -> Result<u64> {
+        records::copy_dataset(self, from, to).await
+    }
+
+    async fn get_record(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        parent_id: Option<i64>,
+        id: i64,
+    ) -> Result<Option<Record>> {
+        records::get_record(self, dataset, resource, parent_id, id).await
+    }
+
+    async fn list_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ListQuery,
+    ) -> Result<ListPage> {
+        records::list_records(self, dataset, resource, query).await
+    }
+
+    async fn export_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+    ) -> Result<Vec<Record>> {
+        records::export_records(self, dataset, resource, query).await
+    }
+
+    async fn allocate_ids(&self, dataset: Dataset, count: i64) -> Result<i64> {
+        records::allocate_ids(self, dataset, count).await
+    }
+
+    async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>> {
+        records::count_records(self, dataset).await
+    }
+}

@@ -1,0 +1,191 @@
+//! The embedded store: one SQLite file in WAL mode, one writer connection and a pool of readers.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::*;
+
+mod control;
+mod records;
+
+/// A store in one SQLite database file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs the embedded migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // A write is acknowledged only once it survives a crash of the machine.
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { writer, readers })
+    }
+
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_developer(&self, name: &str, email: &str) -> Result<Developer> {
+        control::create_developer(self, name, email).await
+    }
+
+    async fn create_app(&self, developer_id: i64, name: &str, scopes: &[String]) -> Result<App> {
+        control::create_app(self, developer_id, name, scopes).await
+    }
+
+    async fn app(&self, id: i64) -> Result<Option<App>> {
+        control::app(self, id).await
+    }
+
+    async fn add_app_key(&self, key: &AppKey) -> Result<()> {
+        control::add_app_key(self, key).await
+    }
+
+    async fn app_key(&self, digest: &[u8]) -> Result<Option<AppKey>> {
+        control::app_key(self, digest).await
+    }
+
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
+        control::create_tenant(self, tenant).await
+    }
+
+    async fn tenant(&self, id: i64) -> Result<Option<Tenant>> {
+        control::tenant(self, id).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>> {
+        control::tenants(self).await
+    }
+
+    async fn put_connection(&self, connection: &Connection) -> Result<()> {
+        control::put_connection(self, connection).await
+    }
+
+    async fn connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<Option<Connection>> {
+        control::connection(self, app_id, tenant_id, environment).await
+    }
+
+    async fn delete_connection(
+        &self,
+        app_id: i64,
+        tenant_id: i64,
+        environment: Environment,
+    ) -> Result<()> {
+        control::delete_connection(self, app_id, tenant_id, environment).await
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<()> {
+        control::create_client(self, client).await
+    }
+
+    async fn client(&self, client_id: &str) -> Result<Option<Client>> {
+        control::client(self, client_id).await
+    }
+
+    async fn client_grant(&self, client_id: &str) -> Result<Option<ClientGrant>> {
+        control::client_grant(self, client_id).await
+    }
+
+    async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()> {
+        control::set_client_enabled(self, client_id, enabled).await
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<()> {
+        control::add_signing_key(self, key).await
+    }
+
+    async fn signing_keys(&self, environment: Environment) -> Result<Vec<SigningKey>> {
+        control::signing_keys(self, environment).await
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<()> {
+        control::append_audit(self, event).await
+    }
+
+    async fn audit_events(&self, since_us: Option<i64>, limit: u32) -> Result<Vec<AuditEvent>> {
+        control::audit_events(self, since_us, limit).await
+    }
+
+    async fn put_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        records: &[Record],
+    ) -> Result<()> {
+        records::put_records(self, dataset, resource, records).await
+    }
+
+    async fn put_record_set(&self, dataset: Dataset, records: &[(String, Record)]) -> Result<()> {
+        records::put_record_set(self, dataset, records).await
+    }
+
+    async fn copy_dataset(&self, from: Dataset, to: Dataset) -> Result<u64> {
+        records::copy_dataset(self, from, to).await
+    }
+
+    async fn get_record(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        parent_id: Option<i64>,
+        id: i64,
+    ) -> Result<Option<Record>> {
+        records::get_record(self, dataset, resource, parent_id, id).await
+    }
+
+    async fn list_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ListQuery,
+    ) -> Result<ListPage> {
+        records::list_records(self, dataset, resource, query).await
+    }
+
+    async fn export_records(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+    ) -> Result<Vec<Record>> {
+        records::export_records(self, dataset, resource, query).await
+    }
+
+    async fn allocate_ids(&self, dataset: Dataset, count: i64) -> Result<i64> {
+        records::allocate_ids(self, dataset, count).await
+    }
+
+    async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>> {
+        records::count_records(self, dataset).await
+    }
+}
