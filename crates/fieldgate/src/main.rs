@@ -17,6 +17,9 @@ struct Cli {
     /// Where the store and the master key live (overrides the config's `data_dir`).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL to share one store between several nodes (overrides `database_url`).
+    #[arg(long, global = true)]
+    database: Option<String>,
     /// Benchmarks only: also serve the production API without the gateway on this loopback
     /// address, to measure what the gateway costs.
     #[arg(long, global = true, hide = true)]
@@ -53,6 +56,9 @@ fn main() -> Result<()> {
     let mut config = Config::load(cli.config.as_deref()).context("loading the configuration")?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
+    }
+    if let Some(url) = cli.database {
+        config.database_url = Some(url);
     }
     init_logging(&config);
     let runtime = tokio::runtime::Runtime::new()?;
@@ -178,8 +184,10 @@ async fn run_demo(
     request: DemoRequest,
     ungated: Option<std::net::SocketAddr>,
 ) -> Result<()> {
+    // A shared PostgreSQL database is never reset from here; the demo refuses to create its
+    // tenants twice there.
     let db = config.database_path();
-    if db.exists() {
+    if config.database_url.is_none() && db.exists() {
         anyhow::ensure!(
             reset,
             "{} already holds a fieldgate store, and its secrets were shown only once. \

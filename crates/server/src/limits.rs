@@ -5,16 +5,20 @@
 //! limit (the stated tolerance is the clock skew between nodes, nil with Redis, whose clock
 //! every node uses). The log holds at most `limit` timestamps per key.
 //!
-//! Counters live in memory on a single node. With `redis_url` set they live in Redis, so N
-//! nodes together admit the limit, not N times it; if Redis cannot be reached the node falls
-//! back to its own counters, logs it once, and reports it in the `fieldgate_rate_limit_shared`
-//! gauge, until Redis answers again.
+//! Counters live in memory on a single node. With several nodes they are shared, so N nodes
+//! together admit the limit, not N times it: in Redis when `redis_url` is set, otherwise in the
+//! shared PostgreSQL store (one round trip per request; Redis is the faster path). If the
+//! shared counters cannot be reached the node falls back to its own, logs it once, and reports
+//! it in the `fieldgate_rate_limit_shared` gauge, until they answer again.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use fieldgate_store::Store;
 use serde::{Deserialize, Serialize};
 
 /// Rate-limit settings.
@@ -145,6 +149,8 @@ pub struct RateLimiter {
     pub config: LimitConfig,
     local: LocalCounters,
     redis: Option<(redis::aio::ConnectionManager, redis::Script)>,
+    /// The shared store, used for counters when several nodes share it and there is no Redis.
+    store: Option<Arc<dyn Store>>,
     degraded: AtomicBool,
     /// While Redis is down it is asked again only after this time (ms), so requests do not
     /// each wait on a reconnect.
@@ -161,7 +167,10 @@ fn now_ms() -> i64 {
 }
 
 impl RateLimiter {
-    pub fn new(config: LimitConfig) -> Result<Self, redis::RedisError> {
+    pub fn new(
+        config: LimitConfig,
+        shared_store: Option<Arc<dyn Store>>,
+    ) -> Result<Self, redis::RedisError> {
         let redis = match &config.redis_url {
             Some(url) => {
                 let client = redis::Client::open(url.as_str())?;
@@ -176,11 +185,14 @@ impl RateLimiter {
             }
             None => None,
         };
-        metrics::gauge!("fieldgate_rate_limit_shared").set(if redis.is_some() { 1.0 } else { 0.0 });
+        let store = shared_store.filter(|_| redis.is_none());
+        let shared = redis.is_some() || store.is_some();
+        metrics::gauge!("fieldgate_rate_limit_shared").set(if shared { 1.0 } else { 0.0 });
         Ok(Self {
             config,
             local: LocalCounters::default(),
             redis,
+            store,
             degraded: AtomicBool::new(false),
             redis_retry_at: AtomicI64::new(0),
         })
@@ -215,14 +227,26 @@ impl RateLimiter {
                         Err(wait_ms)
                     }
                     Err(e) => {
-                        self.set_degraded(true, Some(&e));
+                        self.set_degraded(true, Some(&e.to_string()));
                         self.redis_retry_at
                             .store(now_ms() + REDIS_RETRY_MS, Ordering::Relaxed);
                         self.local.hit(&key, now_ms(), 1000, limit)
                     }
                 }
             }
-            None => self.local.hit(&key, now_ms(), 1000, limit),
+            None => match &self.store {
+                Some(store) => match store.rate_hit(&key, limit, 1000).await {
+                    Ok(outcome) => {
+                        self.set_degraded(false, None);
+                        outcome
+                    }
+                    Err(e) => {
+                        self.set_degraded(true, Some(&e.to_string()));
+                        self.local.hit(&key, now_ms(), 1000, limit)
+                    }
+                },
+                None => self.local.hit(&key, now_ms(), 1000, limit),
+            },
         };
         match outcome {
             Ok(()) => Decision::Allow,
@@ -261,13 +285,15 @@ impl RateLimiter {
                 .is_full(&format!("fg:tf:a:{address}"), now, 60_000, limit * 5)
     }
 
-    fn set_degraded(&self, degraded: bool, error: Option<&redis::RedisError>) {
+    fn set_degraded(&self, degraded: bool, error: Option<&str>) {
         if self.degraded.swap(degraded, Ordering::Relaxed) != degraded {
             if degraded {
-                tracing::warn!(error = %error.map(ToString::to_string).unwrap_or_default(),
-                    "Redis is unreachable; rate limits fall back to this node's own counters");
+                tracing::warn!(
+                    error = error.unwrap_or_default(),
+                    "shared rate-limit counters are unreachable; this node falls back to its own"
+                );
             } else {
-                tracing::info!("Redis answers again; rate limits are shared across nodes");
+                tracing::info!("shared rate-limit counters answer again");
             }
             metrics::gauge!("fieldgate_rate_limit_shared").set(if degraded { 0.0 } else { 1.0 });
         }
@@ -308,11 +334,11 @@ mod tests {
 
     #[test]
     fn token_failures_block_after_the_limit() {
-        let limiter = RateLimiter::new(LimitConfig {
+        let config = LimitConfig {
             token_failures_per_minute: 3,
             ..Default::default()
-        })
-        .unwrap();
+        };
+        let limiter = RateLimiter::new(config, None).unwrap();
         assert!(!limiter.token_blocked("cid.a", "10.0.0.1"));
         for _ in 0..3 {
             assert!(limiter.token_failure("cid.a", "10.0.0.1"));

@@ -107,7 +107,8 @@ impl AppState {
         let integration = envs.pop().expect("two environments");
         let catalog = Catalog::get();
         crate::ops::metrics_handle();
-        let limiter = RateLimiter::new(config.limits.clone())?;
+        let shared = config.database_url.is_some().then(|| store.clone());
+        let limiter = RateLimiter::new(config.limits.clone(), shared)?;
         Ok(Arc::new(Self {
             config,
             store,

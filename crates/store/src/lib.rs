@@ -164,6 +164,10 @@ pub trait Store: Send + Sync + 'static {
     /// Hands out `count` consecutive new record ids for a dataset and returns the first.
     async fn allocate_ids(&self, dataset: Dataset, count: i64) -> Result<i64>;
     async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>>;
+
+    /// Admits one request for `key` if fewer than `limit` were admitted in the last `span_ms`;
+    /// else `Err(ms)` until a slot frees up. Shared by every node of the store.
+    async fn rate_hit(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>>;
 }
 
 /// Formats microseconds since the epoch the way the API writes times: UTC, seven fractional

@@ -187,4 +187,14 @@ impl Store for PgStore {
     async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>> {
         records::count_records(self, dataset).await
     }
+
+    async fn rate_hit(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>> {
+        let wait: i64 = sqlx::query_scalar("SELECT fg_rate_hit($1, $2, $3)")
+            .bind(key)
+            .bind(limit as i32)
+            .bind(span_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(if wait == 0 { Ok(()) } else { Err(wait) })
+    }
 }

@@ -188,4 +188,31 @@ impl Store for SqliteStore {
     async fn count_records(&self, dataset: Dataset) -> Result<Vec<(String, i64)>> {
         records::count_records(self, dataset).await
     }
+
+    async fn rate_hit(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>> {
+        // One writer connection serialises callers, so the check and the insert cannot race.
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM rate_log WHERE key = ? AND at_ms <= ?")
+            .bind(key)
+            .bind(now_ms - span_ms)
+            .execute(&mut *tx)
+            .await?;
+        let (taken, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(at_ms) FROM rate_log WHERE key = ?")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await?;
+        if taken >= limit as i64 {
+            tx.commit().await?;
+            return Ok(Err((oldest.unwrap_or(now_ms) + span_ms - now_ms).max(1)));
+        }
+        sqlx::query("INSERT INTO rate_log (key, at_ms) VALUES (?, ?)")
+            .bind(key)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Ok(()))
+    }
 }

@@ -341,3 +341,16 @@ pub async fn audit_events_since(store: &dyn Store) {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].action, "tenant.created");
 }
+
+pub async fn rate_hits_admit_the_limit_per_span(store: &dyn Store) {
+    for _ in 0..5 {
+        assert_eq!(store.rate_hit("k1", 5, 60_000).await.unwrap(), Ok(()));
+    }
+    let wait = store.rate_hit("k1", 5, 60_000).await.unwrap().unwrap_err();
+    assert!((1..=60_000).contains(&wait), "{wait}");
+    // Another key has its own log, and a short span frees its slots quickly.
+    assert_eq!(store.rate_hit("k2", 1, 50).await.unwrap(), Ok(()));
+    assert!(store.rate_hit("k2", 1, 50).await.unwrap().is_err());
+    tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+    assert_eq!(store.rate_hit("k2", 1, 50).await.unwrap(), Ok(()));
+}
