@@ -298,7 +298,7 @@ async fn issue(
         Ok(claims) => claims,
         Err(e) => {
             if e.error == "invalid_client" {
-                limiter.token_failure(&credentials.client_id, address);
+                limiter.token_failure(&credentials.client_id, address).await;
             }
             return Err(e);
         }

@@ -83,22 +83,22 @@ pub async fn check(
         ApiError::unauthorized("The Authorization header with an access token is missing.")
     })?;
 
-    let digest = state.keys.digest(APP_KEY_PURPOSE, app_key);
-    let key = match state.app_keys.get(&digest) {
+    // Cached by the key as presented, so the common case computes no digest; the cache lives
+    // in this process only and entries expire within a second.
+    let key = match state.app_keys.get(app_key) {
         Some(cached) => cached,
         None => {
-            let found = state
-                .store
-                .app_key(&digest)
-                .await?
-                .map(|k| (k.app_id, k.expires_us));
-            state.app_keys.insert(digest, found);
+            let digest = state.keys.digest(APP_KEY_PURPOSE, app_key);
+            let hint: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let found = state.store.app_key(&digest).await?;
+            let found = found.map(|k| (k.app_id, k.expires_us, Arc::<str>::from(hint)));
+            state.app_keys.insert(app_key.to_string(), found.clone());
             found
         }
     };
     let now_us = chrono::Utc::now().timestamp_micros();
     let app_id = match key {
-        Some((app_id, expires)) if expires.is_none_or(|t| t > now_us) => app_id,
+        Some((app_id, expires, _)) if expires.is_none_or(|t| t > now_us) => app_id,
         Some(_) => return Err(ApiError::unauthorized("The ST-App-Key has expired.")),
         None => {
             return Err(ApiError::unauthorized(
@@ -155,7 +155,7 @@ pub async fn check(
             op.operation_id
         )));
     }
-    let hint: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hint = key.as_ref().map(|k| k.2.clone()).unwrap_or_default();
     if let Decision::Deny { retry_after_secs } =
         state.limiter.check_request(&hint, app_id, tenant).await
     {

@@ -87,14 +87,6 @@ impl Log {
         self.admitted.push_back(now_ms);
         Ok(())
     }
-
-    fn is_full(&self, now_ms: i64, span_ms: i64, limit: u32) -> bool {
-        self.admitted
-            .iter()
-            .filter(|t| **t > now_ms - span_ms)
-            .count()
-            >= limit as usize
-    }
 }
 
 /// Sliding logs kept in this process.
@@ -119,12 +111,6 @@ impl LocalCounters {
                 .or_default()
                 .hit(now_ms, span_ms, limit),
         }
-    }
-
-    fn is_full(&self, key: &str, now_ms: i64, span_ms: i64, limit: u32) -> bool {
-        let logs = self.logs.lock().expect("rate log lock");
-        logs.get(key)
-            .is_some_and(|log| log.is_full(now_ms, span_ms, limit))
     }
 }
 
@@ -152,6 +138,8 @@ pub struct RateLimiter {
     /// The shared store, used for counters when several nodes share it and there is no Redis.
     store: Option<Arc<dyn Store>>,
     degraded: AtomicBool,
+    /// Client ids and addresses kept from the token endpoint, until a time (ms).
+    blocked: Mutex<HashMap<String, i64>>,
     /// While Redis is down it is asked again only after this time (ms), so requests do not
     /// each wait on a reconnect.
     redis_retry_at: AtomicI64,
@@ -194,6 +182,7 @@ impl RateLimiter {
             redis,
             store,
             degraded: AtomicBool::new(false),
+            blocked: Mutex::new(HashMap::new()),
             redis_retry_at: AtomicI64::new(0),
         })
     }
@@ -201,54 +190,10 @@ impl RateLimiter {
     /// Counts one request of `app_key` (its digest hint) on `tenant` against the app's limit.
     pub async fn check_request(&self, app_key: &str, app_id: i64, tenant: i64) -> Decision {
         let limit = self.config.for_app(app_id);
-        let key = format!("fg:rl:{app_key}:{tenant}");
-        let redis = self
-            .redis
-            .as_ref()
-            .filter(|_| now_ms() >= self.redis_retry_at.load(Ordering::Relaxed));
-        let outcome = match redis {
-            Some((manager, script)) => {
-                let mut connection = manager.clone();
-                let nonce: u64 = rand::random();
-                let result: Result<i64, _> = script
-                    .key(&key)
-                    .arg(limit)
-                    .arg(1000)
-                    .arg(nonce)
-                    .invoke_async(&mut connection)
-                    .await;
-                match result {
-                    Ok(0) => {
-                        self.set_degraded(false, None);
-                        Ok(())
-                    }
-                    Ok(wait_ms) => {
-                        self.set_degraded(false, None);
-                        Err(wait_ms)
-                    }
-                    Err(e) => {
-                        self.set_degraded(true, Some(&e.to_string()));
-                        self.redis_retry_at
-                            .store(now_ms() + REDIS_RETRY_MS, Ordering::Relaxed);
-                        self.local.hit(&key, now_ms(), 1000, limit)
-                    }
-                }
-            }
-            None => match &self.store {
-                Some(store) => match store.rate_hit(&key, limit, 1000).await {
-                    Ok(outcome) => {
-                        self.set_degraded(false, None);
-                        outcome
-                    }
-                    Err(e) => {
-                        self.set_degraded(true, Some(&e.to_string()));
-                        self.local.hit(&key, now_ms(), 1000, limit)
-                    }
-                },
-                None => self.local.hit(&key, now_ms(), 1000, limit),
-            },
-        };
-        match outcome {
+        match self
+            .hit(&format!("fg:rl:{app_key}:{tenant}"), limit, 1000)
+            .await
+        {
             Ok(()) => Decision::Allow,
             Err(wait_ms) => {
                 metrics::counter!("fieldgate_rate_limited_total").increment(1);
@@ -260,29 +205,74 @@ impl RateLimiter {
         }
     }
 
-    /// Records a failed token request; `false` once the client id or address has failed too
-    /// often this minute, so guessing secrets is slow while valid requests are never counted.
-    pub fn token_failure(&self, client_id: &str, address: &str) -> bool {
-        let limit = self.config.token_failures_per_minute;
-        let now = now_ms();
-        let by_client = self
-            .local
-            .hit(&format!("fg:tf:c:{client_id}"), now, 60_000, limit);
-        let by_address = self
-            .local
-            .hit(&format!("fg:tf:a:{address}"), now, 60_000, limit * 5);
-        by_client.is_ok() && by_address.is_ok()
+    /// One admission against the shared counters if there are any, else (or when they do not
+    /// answer) this node's own.
+    async fn hit(&self, key: &str, limit: u32, span_ms: i64) -> Result<(), i64> {
+        let redis = self
+            .redis
+            .as_ref()
+            .filter(|_| now_ms() >= self.redis_retry_at.load(Ordering::Relaxed));
+        if let Some((manager, script)) = redis {
+            let mut connection = manager.clone();
+            let nonce: u64 = rand::random();
+            let result: Result<i64, _> = script
+                .key(key)
+                .arg(limit)
+                .arg(span_ms)
+                .arg(nonce)
+                .invoke_async(&mut connection)
+                .await;
+            match result {
+                Ok(wait_ms) => {
+                    self.set_degraded(false, None);
+                    return if wait_ms == 0 { Ok(()) } else { Err(wait_ms) };
+                }
+                Err(e) => {
+                    self.set_degraded(true, Some(&e.to_string()));
+                    self.redis_retry_at
+                        .store(now_ms() + REDIS_RETRY_MS, Ordering::Relaxed);
+                }
+            }
+        } else if let Some(store) = &self.store {
+            match store.rate_hit(key, limit, span_ms).await {
+                Ok(outcome) => {
+                    self.set_degraded(false, None);
+                    return outcome;
+                }
+                Err(e) => self.set_degraded(true, Some(&e.to_string())),
+            }
+        }
+        self.local.hit(key, now_ms(), span_ms, limit)
     }
 
-    /// Whether earlier failures keep this client id or address out for now.
-    pub fn token_blocked(&self, client_id: &str, address: &str) -> bool {
+    /// Records a failed token request against its client id and its address, shared like the
+    /// request limits; once either has failed too often this minute it is blocked until a
+    /// slot frees up. Valid requests are never counted, so guessing secrets is slow while
+    /// clients that fetch a token before every call are not.
+    pub async fn token_failure(&self, client_id: &str, address: &str) {
         let limit = self.config.token_failures_per_minute;
+        for (key, limit) in [
+            (format!("fg:tf:c:{client_id}"), limit),
+            (format!("fg:tf:a:{address}"), limit * 5),
+        ] {
+            // The log keeps one failure fewer than the limit: the failure that finds it full
+            // is the one that reaches the limit, and blocks.
+            if let Err(wait_ms) = self.hit(&key, limit.saturating_sub(1), 60_000).await {
+                self.blocked
+                    .lock()
+                    .expect("blocked lock")
+                    .insert(key, now_ms() + wait_ms);
+            }
+        }
+    }
+
+    /// Whether failures keep this client id or address out for now.
+    pub fn token_blocked(&self, client_id: &str, address: &str) -> bool {
         let now = now_ms();
-        self.local
-            .is_full(&format!("fg:tf:c:{client_id}"), now, 60_000, limit)
-            || self
-                .local
-                .is_full(&format!("fg:tf:a:{address}"), now, 60_000, limit * 5)
+        let mut blocked = self.blocked.lock().expect("blocked lock");
+        blocked.retain(|_, until| *until > now);
+        blocked.contains_key(&format!("fg:tf:c:{client_id}"))
+            || blocked.contains_key(&format!("fg:tf:a:{address}"))
     }
 
     fn set_degraded(&self, degraded: bool, error: Option<&str>) {
@@ -332,17 +322,19 @@ mod tests {
         assert_eq!(admitted, 600);
     }
 
-    #[test]
-    fn token_failures_block_after_the_limit() {
+    #[tokio::test]
+    async fn token_failures_block_after_the_limit() {
         let config = LimitConfig {
             token_failures_per_minute: 3,
             ..Default::default()
         };
         let limiter = RateLimiter::new(config, None).unwrap();
         assert!(!limiter.token_blocked("cid.a", "10.0.0.1"));
-        for _ in 0..3 {
-            assert!(limiter.token_failure("cid.a", "10.0.0.1"));
+        for _ in 0..2 {
+            limiter.token_failure("cid.a", "10.0.0.1").await;
+            assert!(!limiter.token_blocked("cid.a", "10.0.0.1"));
         }
+        limiter.token_failure("cid.a", "10.0.0.1").await;
         assert!(limiter.token_blocked("cid.a", "10.0.0.1"));
         assert!(!limiter.token_blocked("cid.b", "10.0.0.2"));
     }

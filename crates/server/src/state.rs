@@ -28,11 +28,15 @@ pub struct AppState {
     pub limiter: RateLimiter,
     integration: Arc<EnvState>,
     production: Arc<EnvState>,
-    /// App key digest → app id and expiry, cached briefly so the gateway rarely reads the store.
-    pub app_keys: moka::sync::Cache<[u8; 32], Option<(i64, Option<i64>)>>,
+    /// App key → app id, expiry and digest hint, cached briefly so the gateway rarely reads
+    /// the store.
+    pub app_keys: moka::sync::Cache<String, Option<KnownAppKey>>,
     /// Client id → (app id, tenant, enabled), cached briefly for the gateway.
     pub clients: moka::sync::Cache<String, Option<(i64, i64, bool)>>,
 }
+
+/// What the gateway keeps of an app key: its app, its expiry (µs) and a hint of its digest.
+pub type KnownAppKey = (i64, Option<i64>, Arc<str>);
 
 /// One environment as its handlers see it.
 pub struct EnvState {
