@@ -71,7 +71,8 @@ for round in 1 2; do
         path=$ONE; [ "$case" = list ] && path=$LIST
         read -r r p <<< "$(measure "${AUTH[@]}" "$PROD_API$path")"
         RPS[gated_$case]="${RPS[gated_$case]:-} $r"; P99[gated_$case]=$p
-        read -r r p <<< "$(measure "http://127.0.0.1:7299$path")"
+        # The same request, headers included, to the same handlers without the gateway.
+        read -r r p <<< "$(measure "${AUTH[@]}" "http://127.0.0.1:7299$path")"
         RPS[bare_$case]="${RPS[bare_$case]:-} $r"; P99[bare_$case]=$p
     done
 done
@@ -84,7 +85,9 @@ echo "== peak resident memory of the demo server under this load: $((RSS_KIB / 1
 echo "== export walk (one client parsing every record, scale $EXPORT_SCALE)"
 start_demo "$EXPORT_SCALE"
 for feed in jpm:export/jobs crm:export/customers dispatch:export/appointment-assignments; do
-    echo "   $feed"
-    "$WALK" "$PROD_AUTH" "$PROD_API" "$TENANT" "$PROD_ID" "$PROD_SECRET" "$APP_KEY" "$feed"
+    for mode in values raw; do
+        echo "   $feed, client parsing into $mode"
+        "$WALK" "$PROD_AUTH" "$PROD_API" "$TENANT" "$PROD_ID" "$PROD_SECRET" "$APP_KEY" "$feed" "$mode"
+    done
 done
 stop_demo

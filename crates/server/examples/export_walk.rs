@@ -1,8 +1,10 @@
 //! One client walking an export feed from the start, for bench/run.sh: prints records/s.
 //!
-//! Usage: export_walk <auth-url> <api-url> <tenant> <client-id> <client-secret> <app-key> <path>
-//! where <path> is the feed below the tenant, such as `jpm/v2/.../export/jobs` given as
-//! `jpm:export/jobs`.
+//! Usage: export_walk <auth-url> <api-url> <tenant> <client-id> <client-secret> <app-key>
+//!        <module:feed> [values|raw]
+//! such as `jpm:export/jobs`. `values` (the default) parses every record into a JSON tree, as
+//! a generic client does; `raw` checks each page is valid JSON and splits it into records
+//! without building trees, as a client that stores records as they come does.
 
 use std::time::Instant;
 
@@ -11,18 +13,24 @@ use serde_json::Value;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Page {
+struct Page<T> {
     has_more: bool,
     continue_from: String,
-    data: Vec<Value>,
+    data: Vec<T>,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let [_, auth, api, tenant, id, secret, app_key, feed] = args.as_slice() else {
+    let (args, mode) = match args.len() {
+        9 => (&args[..8], args[8].as_str()),
+        _ => (&args[..], "values"),
+    };
+    let [_, auth, api, tenant, id, secret, app_key, feed] = args else {
         return Err(
-            "usage: export_walk AUTH API TENANT CLIENT_ID SECRET APP_KEY MODULE:FEED".into(),
+            "usage: export_walk AUTH API TENANT CLIENT_ID SECRET APP_KEY MODULE:FEED \
+                    [values|raw]"
+                .into(),
         );
     };
     let (module, feed) = feed.split_once(':').ok_or("feed is MODULE:PATH")?;
@@ -50,11 +58,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .bearer_auth(token)
             .send()
             .await?;
-        let page: Page = serde_json::from_slice(&response.bytes().await?)?;
-        records += page.data.len();
+        let body = response.bytes().await?;
+        let (count, has_more, next) = if mode == "raw" {
+            let page: Page<&serde_json::value::RawValue> = serde_json::from_slice(&body)?;
+            (page.data.len(), page.has_more, page.continue_from)
+        } else {
+            let page: Page<Value> = serde_json::from_slice(&body)?;
+            (page.data.len(), page.has_more, page.continue_from)
+        };
+        records += count;
         pages += 1;
-        from = page.continue_from;
-        if !page.has_more {
+        from = next;
+        if !has_more {
             break;
         }
     }
