@@ -42,6 +42,13 @@ pub fn router(state: AuthState) -> Router {
                 "no such endpoint on the auth host",
             )
         })
+        .method_not_allowed_fallback(|| async {
+            OAuthError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                "use GET here",
+            )
+        })
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(TOKEN_BODY_LIMIT))
 }
@@ -57,6 +64,8 @@ pub struct OAuthError {
     description: String,
     basic_challenge: bool,
     retry_after: Option<u64>,
+    /// Methods for the `Allow` header of a 405.
+    allow: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -67,6 +76,7 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: false,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -87,6 +97,7 @@ impl OAuthError {
             description: description.into(),
             basic_challenge: basic,
             retry_after: None,
+            allow: None,
         }
     }
 }
@@ -108,9 +119,15 @@ impl IntoResponse for OAuthError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
+            // Only the token endpoint takes POST; the discovery documents take GET.
+            let allow = if self.description.contains("POST") {
+                "POST"
+            } else {
+                "GET"
+            };
             response
                 .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
         }
         response
     }
@@ -218,11 +235,13 @@ async fn issue(
     address: &str,
 ) -> Result<Response, OAuthError> {
     if method != Method::POST {
-        return Err(OAuthError::new(
+        let mut error = OAuthError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "invalid_request",
             "the token endpoint accepts POST with a form body only",
-        ));
+        );
+        error.allow = Some("POST");
+        return Err(error);
     }
     let form_type = headers
         .get(header::CONTENT_TYPE)

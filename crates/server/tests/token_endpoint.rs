@@ -473,3 +473,26 @@ async fn guessing_secrets_is_throttled_without_slowing_valid_clients() {
     let _ = secret;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_auth_host_answers_its_own_errors_in_oauth_form() {
+    let app = spawn().await;
+    let url = format!("{}/.well-known/jwks", app.auth_url("production"));
+    let response = app.http.post(url).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    let (_, body) = error_of(response).await;
+    assert_eq!(body["error"], "invalid_request");
+    let response = app
+        .http
+        .get(format!("{}/nowhere", app.auth_url("production")))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_of(response).await;
+    assert_eq!(
+        (status.as_u16(), body["error"].as_str()),
+        (404, Some("invalid_request"))
+    );
+    app.stop().await;
+}

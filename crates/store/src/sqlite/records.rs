@@ -8,6 +8,10 @@ use super::SqliteStore;
 use crate::util::checked_path;
 use crate::*;
 
+/// The columns a `Record` is read from; the dataset and resource are known to the caller.
+const RECORD_SELECT: &str =
+    "SELECT id, parent_id, created_us, modified_us, active, doc FROM records WHERE dataset = ";
+
 fn record_from(row: &SqliteRow) -> Record {
     Record {
         id: row.get("id"),
@@ -198,7 +202,8 @@ pub(super) async fn get_record(
     id: i64,
 ) -> Result<Option<Record>> {
     let row = sqlx::query(
-        "SELECT * FROM records WHERE dataset = ? AND resource = ? AND id = ? \
+        "SELECT id, parent_id, created_us, modified_us, active, doc FROM records \
+         WHERE dataset = ? AND resource = ? AND id = ? \
          AND (? IS NULL OR parent_id = ?)",
     )
     .bind(dataset.key())
@@ -218,7 +223,7 @@ pub(super) async fn list_records(
     q: &ListQuery,
 ) -> Result<ListPage> {
     let key = dataset.key();
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM records WHERE dataset = ");
+    let mut qb = QueryBuilder::<Sqlite>::new(RECORD_SELECT);
     qb.push_bind(&key)
         .push(" AND resource = ")
         .push_bind(resource);
@@ -268,7 +273,7 @@ pub(super) async fn export_records(
     resource: &str,
     q: &ExportQuery,
 ) -> Result<Vec<Record>> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT * FROM records WHERE dataset = ");
+    let mut qb = QueryBuilder::<Sqlite>::new(RECORD_SELECT);
     qb.push_bind(dataset.key())
         .push(" AND resource = ")
         .push_bind(resource);
