@@ -120,7 +120,18 @@ async fn serve(
         let options = demo::DemoOptions {
             scale: request.scale,
         };
-        let doc = demo::create(store.as_ref(), &keys, &config, options).await?;
+        let doc = demo::create(store.as_ref(), &keys, &config, options)
+            .await
+            .map_err(|e| {
+                if e.to_string().contains("already exists") {
+                    anyhow::anyhow!(
+                        "{e}: this store already holds the demo, whose secrets were shown once; \
+                     serve it with `fieldgate serve`"
+                    )
+                } else {
+                    e
+                }
+            })?;
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
             "demo data created"

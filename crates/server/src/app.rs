@@ -89,13 +89,22 @@ pub fn routers(state: &Arc<AppState>, environment: Environment, gateway: bool) -
     (auth, api)
 }
 
-/// `host:port` of a URL, as a `Host` header would carry it.
+/// `host[:port]` of a URL, as a `Host` header would carry it; a default port is dropped on
+/// both sides, so `api.example.com` and `api.example.com:443` match.
 fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+    normal_host(rest.split('/').next().unwrap_or_default())
+}
+
+fn normal_host(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    match host
+        .strip_suffix(":443")
+        .or_else(|| host.strip_suffix(":80"))
+    {
+        Some(bare) => bare.to_string(),
+        None => host,
+    }
 }
 
 fn by_host(routes: Vec<(String, Router)>) -> Router {
@@ -110,13 +119,17 @@ fn by_host(routes: Vec<(String, Router)>) -> Router {
                 .headers()
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
-                .map(str::to_ascii_lowercase)
+                .map(normal_host)
                 .unwrap_or_default();
-            match routes.iter().find(|(authority, _)| *authority == host) {
+            // Health checks answer whatever the Host: load balancers probe by address.
+            let health = matches!(req.uri().path(), "/healthz" | "/readyz");
+            let found = routes.iter().find(|(authority, _)| *authority == host);
+            match found.or_else(|| health.then(|| &routes[0])) {
                 Some((_, router)) => router.clone().oneshot(req).await.into_response(),
                 None => ApiError::not_found(format!(
                     "No fieldgate host is configured for Host `{host}`."
                 ))
+                .with_trace(&crate::error::new_trace_id())
                 .into_response(),
             }
         }

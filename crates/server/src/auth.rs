@@ -209,7 +209,14 @@ async fn token(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let address = peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.ip().to_string());
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_string())
+        .filter(|_| state.app.config.limits.trust_forwarded_for);
+    let address = forwarded
+        .unwrap_or_else(|| peer.map_or_else(|| "unknown".to_string(), |p| p.0.0.ip().to_string()));
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {

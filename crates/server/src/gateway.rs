@@ -1,6 +1,7 @@
 //! The gateway in front of every API operation: app key, token, environment, tenant, app and
 //! scope are all checked before any resource code runs.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
@@ -10,7 +11,7 @@ use crate::control::APP_KEY_PURPOSE;
 use crate::error::ApiError;
 use crate::keys::{Claims, LEEWAY_SECS, UNKNOWN_KEY};
 use crate::limits::Decision;
-use crate::state::{AppState, EnvState};
+use crate::state::{AppState, EnvState, KnownClient};
 
 /// Who is calling, once the gateway has let the request through.
 #[derive(Debug, Clone)]
@@ -119,36 +120,49 @@ pub async fn check(
     let client = match state.clients.get(&claims.client_id) {
         Some(cached) => cached,
         None => {
-            let found = state
-                .store
-                .client(&claims.client_id)
-                .await?
-                .map(|c| (c.app_id, c.tenant_id, c.enabled));
-            state.clients.insert(claims.client_id.clone(), found);
+            let found = state.store.client_grant(&claims.client_id).await?.map(|g| {
+                let granted: Option<HashSet<String>> = g.granted.map(|granted| {
+                    granted
+                        .into_iter()
+                        .filter(|s| g.app_scopes.contains(s))
+                        .collect()
+                });
+                Arc::new(KnownClient {
+                    app_id: g.client.app_id,
+                    enabled: g.client.enabled,
+                    granted,
+                })
+            });
+            state
+                .clients
+                .insert(claims.client_id.clone(), found.clone());
             found
         }
     };
-    match client {
-        Some((_, _, false)) => {
-            return Err(ApiError::unauthorized(
-                "The client of this access token has been disabled.",
-            ));
-        }
-        Some((client_app, _, true)) if client_app != app_id => {
-            return Err(ApiError::unauthorized(
-                "The ST-App-Key belongs to a different app than the client of this access token.",
-            ));
-        }
-        Some(_) => {}
-        None => {
-            return Err(ApiError::unauthorized(
-                "The client of this access token no longer exists.",
-            ));
-        }
+    let Some(client) = client else {
+        return Err(ApiError::unauthorized(
+            "The client of this access token no longer exists.",
+        ));
+    };
+    if !client.enabled {
+        return Err(ApiError::unauthorized(
+            "The client of this access token has been disabled.",
+        ));
     }
-
+    if client.app_id != app_id {
+        return Err(ApiError::unauthorized(
+            "The ST-App-Key belongs to a different app than the client of this access token.",
+        ));
+    }
+    // What the tenant grants now, not when the token was issued: a disconnect or a narrowed
+    // grant reaches tokens already out within the cache's second.
+    let Some(granted) = &client.granted else {
+        return Err(ApiError::unauthorized(format!(
+            "The app was disconnected from tenant {tenant}; its tokens are no longer accepted."
+        )));
+    };
     if let Some(scope) = &op.scope
-        && !claims.scope.iter().any(|s| s == scope)
+        && !(claims.scope.iter().any(|s| s == scope) && granted.contains(scope))
     {
         return Err(ApiError::forbidden(format!(
             "The access token lacks the scope {scope} that {} requires.",

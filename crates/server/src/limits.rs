@@ -34,6 +34,10 @@ pub struct LimitConfig {
     pub redis_url: Option<String>,
     /// Failed token requests allowed per client id, and per source address, per minute.
     pub token_failures_per_minute: u32,
+    /// Take the source address from the first `X-Forwarded-For` entry: set it behind a load
+    /// balancer, or every client shares the balancer's address.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for LimitConfig {
@@ -43,6 +47,7 @@ impl Default for LimitConfig {
             apps: HashMap::new(),
             redis_url: None,
             token_failures_per_minute: 20,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -185,6 +190,19 @@ impl RateLimiter {
             blocked: Mutex::new(HashMap::new()),
             redis_retry_at: AtomicI64::new(0),
         })
+    }
+
+    /// Asks the shared counters once, so an unreachable Redis is reported at start.
+    pub async fn probe(&self) {
+        if let Some((manager, _)) = &self.redis {
+            let mut connection = manager.clone();
+            let pong: Result<String, _> = redis::cmd("PING").query_async(&mut connection).await;
+            if let Err(e) = pong {
+                self.set_degraded(true, Some(&e.to_string()));
+                self.redis_retry_at
+                    .store(now_ms() + REDIS_RETRY_MS, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Counts one request of `app_key` (its digest hint) on `tenant` against the app's limit.

@@ -31,12 +31,20 @@ pub struct AppState {
     /// App key → app id, expiry and digest hint, cached briefly so the gateway rarely reads
     /// the store.
     pub app_keys: moka::sync::Cache<String, Option<KnownAppKey>>,
-    /// Client id → (app id, tenant, enabled), cached briefly for the gateway.
-    pub clients: moka::sync::Cache<String, Option<(i64, i64, bool)>>,
+    /// Client id → what the gateway checks of it, cached briefly.
+    pub clients: moka::sync::Cache<String, Option<Arc<KnownClient>>>,
 }
 
 /// What the gateway keeps of an app key: its app, its expiry (µs) and a hint of its digest.
 pub type KnownAppKey = (i64, Option<i64>, Arc<str>);
+
+/// What the gateway keeps of a token's client: its app, whether it is enabled, and the scopes
+/// its tenant grants now (`None` once the app is disconnected).
+pub struct KnownClient {
+    pub app_id: i64,
+    pub enabled: bool,
+    pub granted: Option<std::collections::HashSet<String>>,
+}
 
 /// One environment as its handlers see it.
 pub struct EnvState {
@@ -113,6 +121,7 @@ impl AppState {
         crate::ops::metrics_handle();
         let shared = config.database_url.is_some().then(|| store.clone());
         let limiter = RateLimiter::new(config.limits.clone(), shared)?;
+        limiter.probe().await;
         Ok(Arc::new(Self {
             config,
             store,

@@ -835,3 +835,105 @@ async fn export_tokens_belong_to_their_feed() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn disconnecting_an_app_refuses_tokens_already_issued() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "production").await;
+    let path = format!("/crm/v2/tenant/{CUSTOMER}/customers?pageSize=1");
+    assert_eq!(app.get("production", &token, &path).await.status(), 200);
+    let (id, _) = app.credentials(CUSTOMER, "production");
+    let app_id = app.state.store.client(&id).await.unwrap().unwrap().app_id;
+    let control = fieldgate_server::control::Control {
+        store: app.state.store.as_ref(),
+        keys: &app.state.keys,
+        actor: fieldgate_server::control::Actor::operator(),
+    };
+    control
+        .disconnect(app_id, CUSTOMER, fieldgate_store::Environment::Production)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    loop {
+        let response = app.get("production", &token, &path).await;
+        if response.status() == 401 {
+            let body: Value = response.json().await.unwrap();
+            assert!(
+                body["title"].as_str().unwrap().contains("disconnected"),
+                "{body}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(1500),
+            "still accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn four_hosts_on_one_listener_are_told_apart_by_host() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let app = common::spawn_with(|c| {
+        for (env, name) in [
+            (&mut c.integration, "integration"),
+            (&mut c.production, "production"),
+        ] {
+            env.auth_listen = addr;
+            env.api_listen = addr;
+            env.auth_url = format!("https://auth-{name}.example.com");
+            env.api_url = format!("https://api-{name}.example.com");
+        }
+    })
+    .await;
+    let url = |path: &str| format!("http://{addr}{path}");
+    let (id, secret) = app.credentials(CUSTOMER, "production");
+    let token: Value = app
+        .http
+        .post(url("/connect/token"))
+        .header("Host", "auth-production.example.com:443")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let list = |host: &'static str| {
+        app.http
+            .get(url(&format!(
+                "/crm/v2/tenant/{CUSTOMER}/customers?pageSize=1"
+            )))
+            .header("Host", host)
+            .header("ST-App-Key", app.app_key())
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(
+        list("api-production.example.com").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        list("api-integration.example.com").await.unwrap().status(),
+        401
+    );
+    let unknown = list("elsewhere.example.com").await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: Value = unknown.json().await.unwrap();
+    assert_eq!(body["traceId"].as_str().unwrap().len(), 32);
+    let health = app.http.get(url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    app.stop().await;
+}

@@ -44,6 +44,7 @@ conformance! {
     control::signing_keys_newest_first,
     control::audit_events_since,
     control::rate_hits_admit_the_limit_per_span,
+    control::purging_keeps_entries_still_in_their_span,
     records::put_replace_and_get,
     records::put_many_records_in_one_call,
     records::record_sets_and_counts,

@@ -180,7 +180,13 @@ fn read_operation(
                 && props.get("page").is_some()
         })
     });
-    let exported = response_schema.filter(|r| r.starts_with("ExportResponse_Of_"));
+    // An export is known by its envelope, whatever the schema is called.
+    let exported = response_schema.filter(|r| {
+        schemas.get(*r).is_some_and(|s| {
+            let props = &s["properties"];
+            props.get("data").is_some() && props.get("continueFrom").is_some()
+        })
+    });
 
     let (kind, item_schema) = match method.as_str() {
         "GET" if is_export && exported.is_some() => (OpKind::Export, exported.and_then(item_of)),

@@ -193,6 +193,14 @@ impl Store for SqliteStore {
         // One writer connection serialises callers, so the check and the insert cannot race.
         let now_ms = chrono::Utc::now().timestamp_millis();
         let mut tx = self.writer.begin().await?;
+        // Keys never hit again would keep their entries: now and then, expire all of them
+        // older than the longest span in use (one minute).
+        if rand_percent() == 0 {
+            sqlx::query("DELETE FROM rate_log WHERE at_ms <= ?")
+                .bind(now_ms - 120_000)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM rate_log WHERE key = ? AND at_ms <= ?")
             .bind(key)
             .bind(now_ms - span_ms)
@@ -215,4 +223,12 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(Ok(()))
     }
+}
+
+/// 0 to 99, cheaply varied from the clock: only a sampling rate depends on it.
+fn rand_percent() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        % 100
 }

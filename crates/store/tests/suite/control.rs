@@ -354,3 +354,13 @@ pub async fn rate_hits_admit_the_limit_per_span(store: &dyn Store) {
     tokio::time::sleep(std::time::Duration::from_millis(80)).await;
     assert_eq!(store.rate_hit("k2", 1, 50).await.unwrap(), Ok(()));
 }
+
+pub async fn purging_keeps_entries_still_in_their_span(store: &dyn Store) {
+    // Entries far older than any span, for a key that is never hit again.
+    store.rate_hit("idle", 5, 60_000).await.unwrap().unwrap();
+    for _ in 0..400 {
+        store.rate_hit("busy", 1_000_000, 1).await.unwrap().unwrap();
+    }
+    // The idle entry is younger than two minutes, so it must survive every purge.
+    assert!(store.rate_hit("idle", 1, 60_000).await.unwrap().is_err());
+}
