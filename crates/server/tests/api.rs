@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::{CUSTOMER, SANDBOX, spawn};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 fn assert_api_error(body: &Value, status: u16) {
@@ -149,14 +150,14 @@ async fn token_list_get_export_create_and_patch() {
         "locations": [{"name": "Home", "address": {"street": "1 Navy Way", "city": "Arlington", "state": "VA", "zip": "22201", "country": "USA"}}]
     });
     let created = app
-        .http
-        .post(format!("{}{base}/customers", app.api_url("integration")))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&new)
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &format!("{base}/customers"),
+            &new,
+        )
+        .await;
     assert_eq!(created.status(), 200);
     let created: Value = created.json().await.unwrap();
     let new_id = created["id"].as_i64().unwrap();
@@ -178,17 +179,14 @@ async fn token_list_get_export_create_and_patch() {
     assert_eq!(locations["data"][0]["name"], "Home");
 
     let patched = app
-        .http
-        .patch(format!(
-            "{}{base}/customers/{new_id}",
-            app.api_url("integration")
-        ))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&json!({"name": "Rear Admiral Grace Hopper", "doNotMail": true}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::PATCH,
+            "integration",
+            &token,
+            &format!("{base}/customers/{new_id}"),
+            &json!({"name": "Rear Admiral Grace Hopper", "doNotMail": true}),
+        )
+        .await;
     assert_eq!(patched.status(), 200);
     let stored = app
         .get_json("integration", &token, &format!("{base}/customers/{new_id}"))
@@ -257,17 +255,14 @@ async fn bad_writes_name_each_bad_field_and_lose_nothing() {
     let job = json!({"customerId": 1, "locationId": 2, "businessUnitId": 3, "jobTypeId": 4,
         "priority": "Normal", "campaignId": 5, "appointments": [{"start": "2025-01-01T10:00:00Z", "end": "2025-01-01T12:00:00Z"}]});
     let response = app
-        .http
-        .post(format!(
-            "{}/jpm/v2/tenant/{CUSTOMER}/jobs",
-            app.api_url("integration")
-        ))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&job)
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &format!("/jpm/v2/tenant/{CUSTOMER}/jobs"),
+            &job,
+        )
+        .await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
     assert!(
@@ -302,14 +297,14 @@ async fn jobs_are_created_with_their_appointments() {
         "campaignId": job["campaignId"], "summary": "No heat",
         "appointments": [{"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T12:00:00Z"}]});
     let response = app
-        .http
-        .post(format!("{}{base}/jobs", app.api_url("integration")))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&new)
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &format!("{base}/jobs"),
+            &new,
+        )
+        .await;
     let status = response.status();
     let created: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{created}");
@@ -454,11 +449,7 @@ async fn the_gateway_refuses_what_it_must() {
     assert_eq!(response.status(), 401);
 
     // An app key of another app, with a valid token.
-    let control = fieldgate_server::control::Control {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        actor: fieldgate_server::control::Actor::operator(),
-    };
+    let control = app.control();
     let other = control.create_app(1, "Other", &[]).await.unwrap();
     let other_key = control.issue_app_key(other.id).await.unwrap();
     let response = app
@@ -705,28 +696,28 @@ async fn contacts_are_found_created_and_patched_by_guid() {
     assert_eq!(missing.status(), 404);
 
     let created = app
-        .http
-        .post(format!("{}{base}", app.api_url("integration")))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&json!({"name": "Ada Lovelace", "title": "Analyst"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &base,
+            &json!({"name": "Ada Lovelace", "title": "Analyst"}),
+        )
+        .await;
     let status = created.status();
     let created: Value = created.json().await.unwrap();
     assert_eq!(status, 200, "{created}");
     let new_guid = created["id"].as_str().unwrap().to_string();
     assert_eq!(new_guid.len(), 36);
     let patched = app
-        .http
-        .patch(format!("{}{base}/{new_guid}", app.api_url("integration")))
-        .header("ST-App-Key", app.app_key())
-        .bearer_auth(&token)
-        .json(&json!({"title": "Countess", "isArchived": false}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            Method::PATCH,
+            "integration",
+            &token,
+            &format!("{base}/{new_guid}"),
+            &json!({"title": "Countess", "isArchived": false}),
+        )
+        .await;
     assert_eq!(patched.status(), 200);
     let stored = app
         .get_json("integration", &token, &format!("{base}/{new_guid}"))
@@ -844,11 +835,7 @@ async fn disconnecting_an_app_refuses_tokens_already_issued() {
     assert_eq!(app.get("production", &token, &path).await.status(), 200);
     let (id, _) = app.credentials(CUSTOMER, "production");
     let app_id = app.state.store.client(&id).await.unwrap().unwrap().app_id;
-    let control = fieldgate_server::control::Control {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        actor: fieldgate_server::control::Actor::operator(),
-    };
+    let control = app.control();
     control
         .disconnect(app_id, CUSTOMER, fieldgate_store::Environment::Production)
         .await

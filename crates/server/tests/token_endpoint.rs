@@ -7,7 +7,6 @@ use std::time::Instant;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{CUSTOMER, SANDBOX, TestApp, spawn};
-use fieldgate_server::control::{Actor, Control};
 use fieldgate_server::keys::Claims;
 use fieldgate_store::Environment;
 use reqwest::{Response, StatusCode};
@@ -193,11 +192,7 @@ async fn t7_disabled_or_disconnected_clients_are_told_why() {
         ("client_id", id.as_str()),
         ("client_secret", secret.as_str()),
     ];
-    let control = Control {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        actor: Actor::operator(),
-    };
+    let control = app.control();
 
     control.set_client_enabled(&id, false).await.unwrap();
     let (_, body) = error_of(post_form(&app, "integration", &form).await).await;

@@ -134,6 +134,34 @@ impl TestApp {
         body
     }
 
+    /// Sends a JSON body to an API path with the app key and a bearer token.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        env: &str,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.http
+            .request(method, format!("{}{path}", self.api_url(env)))
+            .header("ST-App-Key", self.app_key())
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The control plane, as an operator acting on this server's store.
+    pub fn control(&self) -> fieldgate_server::control::Control<'_> {
+        fieldgate_server::control::Control {
+            store: self.state.store.as_ref(),
+            keys: &self.state.keys,
+            actor: fieldgate_server::control::Actor::operator(),
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;
