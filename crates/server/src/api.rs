@@ -30,8 +30,10 @@ pub fn router(state: ApiState) -> Router {
     let limit = state.app.config.body_limit_bytes;
     let env = state.env.environment;
     let health = crate::ops::health_routes(state.app.clone());
+    let documents = crate::openapi::routes(state.app.clone(), state.env.clone());
     Router::new()
         .merge(health)
+        .merge(documents)
         .fallback(dispatch)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limit))

@@ -13,6 +13,7 @@ pub mod error;
 pub mod gateway;
 pub mod keys;
 pub mod limits;
+pub mod openapi;
 pub mod ops;
 pub mod state;
 

@@ -924,3 +924,57 @@ async fn four_hosts_on_one_listener_are_told_apart_by_host() {
     assert_eq!(health.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn each_module_publishes_its_openapi_document_for_this_environment() {
+    let app = spawn().await;
+    let index: Value = app
+        .http
+        .get(format!("{}/openapi", app.api_url("production")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(index["modules"].as_array().unwrap().len(), 24);
+    let doc: Value = app
+        .http
+        .get(format!("{}/openapi/crm.json", app.api_url("production")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["servers"][0]["url"],
+        format!("{}/crm/v2", app.api_url("production"))
+    );
+    let token_url =
+        &doc["components"]["securitySchemes"]["oauth"]["flows"]["clientCredentials"]["tokenUrl"];
+    assert_eq!(
+        token_url,
+        &json!(format!("{}/connect/token", app.auth_url("production")))
+    );
+    let list = &doc["paths"]["/tenant/{tenant}/customers"]["get"];
+    assert_eq!(list["operationId"], "Customers_GetList");
+    assert_eq!(list["x-fieldgate-served"], true);
+    assert_eq!(
+        doc["paths"]["/tenant/{tenant}/customers/{id}"]["delete"]["x-fieldgate-served"],
+        Value::Null
+    );
+    let schema_ref = list["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .unwrap();
+    let name = schema_ref.strip_prefix("#/components/schemas/").unwrap();
+    assert!(doc["components"]["schemas"].get(name).is_some());
+    let missing = app
+        .http
+        .get(format!("{}/openapi/nope.json", app.api_url("production")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    app.stop().await;
+}
