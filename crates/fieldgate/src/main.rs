@@ -87,8 +87,11 @@ fn main() -> Result<()> {
 fn init_logging(config: &Config) {
     let filter =
         EnvFilter::try_from_env("FIELDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, not in files and log collectors.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if config.log_format == "json" {
         builder.json().init();
