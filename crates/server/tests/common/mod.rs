@@ -168,3 +168,20 @@ impl TestApp {
         }
     }
 }
+
+/// The body is an `ApiErrorResponse`, its members in order, with this status and a trace id.
+pub fn assert_api_error(body: &Value, status: u16) {
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["type", "title", "status", "traceId", "errors", "data"],
+        "{body}"
+    );
+    assert_eq!(body["status"], status);
+    assert_eq!(body["traceId"].as_str().unwrap().len(), 32);
+}
