@@ -15,6 +15,7 @@ use fieldgate_catalog::Catalog;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 /// What to keep of a JSON value.
 #[derive(Debug, PartialEq)]
@@ -109,7 +110,8 @@ impl Plan {
 }
 
 /// The top-level members of a JSON object, borrowed from its text.
-struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
+/// Inline up to 48 members: records rarely have more, and this runs once per record.
+struct Fields<'a>(SmallVec<[(&'a str, &'a RawValue); 48]>);
 
 impl<'de> serde::Deserialize<'de> for Fields<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -122,7 +124,7 @@ impl<'de> serde::Deserialize<'de> for Fields<'de> {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
-                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
+                let mut fields = SmallVec::new();
                 while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
                     fields.push(entry);
                 }

@@ -12,14 +12,15 @@ use crate::*;
 const RECORD_SELECT: &str =
     "SELECT id, parent_id, created_us, modified_us, active, doc FROM records WHERE dataset = ";
 
+/// A row of [`RECORD_SELECT`], read by position: pages of thousands of rows pass here.
 fn record_from(row: &SqliteRow) -> Record {
     Record {
-        id: row.get("id"),
-        parent_id: row.get("parent_id"),
-        created_us: row.get("created_us"),
-        modified_us: row.get("modified_us"),
-        active: row.get("active"),
-        doc: row.get("doc"),
+        id: row.get(0),
+        parent_id: row.get(1),
+        created_us: row.get(2),
+        modified_us: row.get(3),
+        active: row.get(4),
+        doc: row.get(5),
     }
 }
 
