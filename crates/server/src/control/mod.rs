@@ -1,21 +1,39 @@
-//! Control-plane operations: developers, apps and their keys, tenants, connections and client
-//! credentials. Each change writes an audit event; secrets are returned once and stored only
-//! as keyed digests.
+//! The control plane's domain services: people and their sessions, apps and app keys, tenants,
+//! connections, client credentials and the audit log. The developer portal, the tenant
+//! console, the admin API and the CLI all act through [`Control`], so every surface enforces
+//! the same rules, and every change writes one audit event naming its [`Actor`].
+//!
+//! Secrets (passwords, app keys, client secrets, session tokens) are returned once, stored only
+//! as keyed digests or Argon2id hashes, and never written to an audit event or a log line.
+//! Who may act on what (a developer on their own apps, a tenant admin on their own tenant) is
+//! checked by the caller with the `*_of_*` helpers, which answer "not found" for other people's
+//! things so their existence does not leak.
 
-use fieldgate_store::{
-    App, AppKey, AuditEvent, Client, Connection, Developer, Environment, Store, StoreError, Tenant,
-    TenantKind,
-};
-use secrecy::SecretString;
+use axum::http::StatusCode;
+use fieldgate_store::{AuditEvent, Environment, Store, StoreError, Tenant, TenantKind};
 use serde_json::{Value, json};
 
-use crate::crypto::{Keys, random_string};
+use crate::crypto::Keys;
+use crate::error::ApiError;
+
+mod apps;
+mod audit;
+mod clients;
+mod people;
+
+pub use apps::{AppKeyInfo, ScopeGroup, ScopeInfo, scope_groups};
+pub use audit::{DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use clients::{ClientInfo, IssuedClient, IssuedSecret, SecretInfo};
+pub use people::{NewSession, Role, SESSION_TTL, User};
 
 /// Digest purposes, so an app key can never be presented as a client secret or vice versa.
 pub const APP_KEY_PURPOSE: &str = "app-key";
 pub const SECRET_PURPOSE: &str = "client-secret";
+pub const SESSION_PURPOSE: &str = "session";
+const CSRF_PURPOSE: &str = "csrf";
 
-/// Who made a change, as the audit log records it.
+/// Who made a change, as the audit log records it: `operator`, `developer:{id}` or
+/// `admin:{user id}@{tenant}`, and the address the request came from.
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub name: String,
@@ -29,25 +47,111 @@ impl Actor {
             address: None,
         }
     }
+
+    /// The operator, calling from `address` (the admin API, the CLI).
+    pub fn operator_at(address: impl Into<String>) -> Self {
+        Self {
+            name: "operator".into(),
+            address: Some(address.into()),
+        }
+    }
+
+    /// A signed-in person: `developer:{developer id}` or `admin:{user id}@{tenant}`.
+    pub fn user(user: &User, address: Option<String>) -> Self {
+        let name = match user.role {
+            Role::Developer { developer_id } => format!("developer:{developer_id}"),
+            Role::TenantAdmin { tenant_id } => format!("admin:{}@{tenant_id}", user.id),
+        };
+        Self { name, address }
+    }
 }
 
-/// A client id with its secret, as shown once at creation.
-pub struct IssuedClient {
-    pub client_id: String,
-    pub client_secret: SecretString,
+/// Why a control-plane operation was refused. `Invalid` names the input field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the email or password is wrong")]
+    BadCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_secs} seconds")]
+    Throttled { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(StoreError),
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
+impl ControlError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ControlError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ControlError::Conflict(format!("{what} already exists")),
+            StoreError::NotFound(what) => ControlError::NotFound(what),
+            StoreError::Invalid(why) => ControlError::Invalid {
+                field: "request",
+                message: why,
+            },
+            other => ControlError::Store(other),
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::Invalid { field, message } => ApiError::field(field, message),
+            ControlError::NotFound(what) => ApiError::not_found(format!("{what} was not found.")),
+            ControlError::Conflict(what) => ApiError::new(StatusCode::CONFLICT, format!("{what}.")),
+            ControlError::BadCredentials => {
+                ApiError::unauthorized("The email or password is wrong.")
+            }
+            ControlError::Throttled { retry_after_secs } => {
+                let mut error = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many failed sign-ins. Try again in {retry_after_secs} seconds."),
+                );
+                error.retry_after = Some(retry_after_secs);
+                error
+            }
+            ControlError::Store(e) => ApiError::from(e),
+            ControlError::Internal(why) => {
+                tracing::error!(error = %why, "control-plane failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+pub type ControlResult<T> = Result<T, ControlError>;
+
+/// The control plane, acting for one actor.
 pub struct Control<'a> {
     pub store: &'a dyn Store,
     pub keys: &'a Keys,
     pub actor: Actor,
 }
 
-fn now_us() -> i64 {
+pub(crate) fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
 impl Control<'_> {
+    /// Writes the audit event of a change and its log line. `detail` must hold no secret.
     async fn audit(
         &self,
         action: &str,
@@ -71,59 +175,19 @@ impl Control<'_> {
             .await
     }
 
-    pub async fn create_developer(&self, name: &str, email: &str) -> Result<Developer, StoreError> {
-        let developer = self.store.create_developer(name, email).await?;
-        self.audit(
-            "developer.created",
-            None,
-            None,
-            None,
-            json!({"developerId": developer.id, "email": email}),
-        )
-        .await?;
-        Ok(developer)
-    }
-
-    pub async fn create_app(
+    /// Writes an audit event for a change made elsewhere (such as a refresh request), with
+    /// this control's actor. `detail` must hold no secret.
+    pub async fn record(
         &self,
-        developer_id: i64,
-        name: &str,
-        scopes: &[String],
-    ) -> Result<App, StoreError> {
-        let app = self.store.create_app(developer_id, name, scopes).await?;
-        self.audit(
-            "app.created",
-            None,
-            Some(app.id),
-            None,
-            json!({"name": name, "scopes": scopes}),
-        )
-        .await?;
-        Ok(app)
-    }
-
-    /// Issues a new app key; the returned key is the only copy.
-    pub async fn issue_app_key(&self, app_id: i64) -> Result<SecretString, StoreError> {
-        let key = format!("ak1.{}", random_string(40));
-        let hint = key[..8].to_string();
-        self.store
-            .add_app_key(&AppKey {
-                digest: self.keys.digest(APP_KEY_PURPOSE, &key).to_vec(),
-                app_id,
-                hint: hint.clone(),
-                created_us: now_us(),
-                expires_us: None,
-            })
-            .await?;
-        self.audit(
-            "app_key.issued",
-            None,
-            Some(app_id),
-            None,
-            json!({"hint": hint}),
-        )
-        .await?;
-        Ok(SecretString::from(key))
+        action: &str,
+        tenant_id: Option<i64>,
+        app_id: Option<i64>,
+        environment: Option<Environment>,
+        detail: Value,
+    ) -> ControlResult<()> {
+        Ok(self
+            .audit(action, tenant_id, app_id, environment, detail)
+            .await?)
     }
 
     pub async fn create_tenant(
@@ -131,10 +195,17 @@ impl Control<'_> {
         id: i64,
         name: &str,
         kind: TenantKind,
-    ) -> Result<Tenant, StoreError> {
+    ) -> ControlResult<Tenant> {
+        if id <= 0 {
+            return Err(ControlError::invalid(
+                "id",
+                "a tenant id is a positive number",
+            ));
+        }
+        let name = required("name", name, 200)?;
         let tenant = Tenant {
             id,
-            name: name.into(),
+            name: name.clone(),
             kind,
             created_us: now_us(),
         };
@@ -150,125 +221,47 @@ impl Control<'_> {
         Ok(tenant)
     }
 
-    /// Connects an app to a tenant in one environment, granting some of the scopes it asks for.
-    pub async fn connect(
-        &self,
-        app: &App,
-        tenant_id: i64,
-        environment: Environment,
-        granted: &[String],
-    ) -> Result<Connection, StoreError> {
-        if let Some(extra) = granted.iter().find(|s| !app.scopes.contains(s)) {
-            return Err(StoreError::Invalid(format!(
-                "the app does not ask for scope {extra}"
-            )));
-        }
-        let connection = Connection {
-            app_id: app.id,
-            tenant_id,
-            environment,
-            scopes: granted.to_vec(),
-            created_us: now_us(),
-        };
-        self.store.put_connection(&connection).await?;
-        self.audit(
-            "connection.created",
-            Some(tenant_id),
-            Some(app.id),
-            Some(environment),
-            json!({"scopes": granted}),
-        )
-        .await?;
-        Ok(connection)
-    }
-
-    pub async fn disconnect(
-        &self,
-        app_id: i64,
-        tenant_id: i64,
-        environment: Environment,
-    ) -> Result<(), StoreError> {
+    pub async fn tenant(&self, id: i64) -> ControlResult<Tenant> {
         self.store
-            .delete_connection(app_id, tenant_id, environment)
-            .await?;
-        self.audit(
-            "connection.deleted",
-            Some(tenant_id),
-            Some(app_id),
-            Some(environment),
-            json!({}),
-        )
-        .await
+            .tenant(id)
+            .await?
+            .ok_or_else(|| ControlError::NotFound(format!("tenant {id}")))
     }
 
-    /// Issues client credentials for (app, tenant, environment); the secret is the only copy.
-    pub async fn issue_client(
-        &self,
-        app_id: i64,
-        tenant_id: i64,
-        environment: Environment,
-    ) -> Result<IssuedClient, StoreError> {
-        if self
-            .store
-            .connection(app_id, tenant_id, environment)
-            .await?
-            .is_none()
-        {
-            return Err(StoreError::Invalid(format!(
-                "app {app_id} is not connected to tenant {tenant_id} in {environment}"
-            )));
-        }
-        let client_id = format!("cid.{}", random_string(26));
-        let secret = format!("cs1.{}", random_string(40));
-        self.store
-            .create_client(&Client {
-                client_id: client_id.clone(),
-                app_id,
-                tenant_id,
-                environment,
-                secret1: Some(self.keys.digest(SECRET_PURPOSE, &secret).to_vec()),
-                secret2: None,
-                enabled: true,
-                created_us: now_us(),
-            })
-            .await?;
-        self.audit(
-            "client.created",
-            Some(tenant_id),
-            Some(app_id),
-            Some(environment),
-            json!({"clientId": client_id}),
-        )
-        .await?;
-        Ok(IssuedClient {
-            client_id,
-            client_secret: SecretString::from(secret),
-        })
+    pub async fn tenants(&self) -> ControlResult<Vec<Tenant>> {
+        Ok(self.store.tenants().await?)
     }
 
-    pub async fn set_client_enabled(
-        &self,
-        client_id: &str,
-        enabled: bool,
-    ) -> Result<(), StoreError> {
-        let client = self
-            .store
-            .client(client_id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("client {client_id}")))?;
-        self.store.set_client_enabled(client_id, enabled).await?;
-        let action = if enabled {
-            "client.enabled"
-        } else {
-            "client.disabled"
-        };
-        self.audit(
-            action,
-            Some(client.tenant_id),
-            Some(client.app_id),
-            Some(client.environment),
-            json!({"clientId": client_id}),
-        )
-        .await
+    /// A stateless CSRF token bound to a session: a keyed digest of the session token, so a
+    /// form carries it and the server needs no storage to check it.
+    pub fn csrf_token(&self, session_token: &str) -> String {
+        hex(&self.keys.digest(CSRF_PURPOSE, session_token))
     }
+
+    /// Whether `presented` is the CSRF token of `session_token`, compared in constant time.
+    pub fn csrf_matches(&self, session_token: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.csrf_token(session_token);
+        expected.len() == presented.len()
+            && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    }
+}
+
+/// A trimmed, non-empty text of at most `max` characters.
+pub(crate) fn required(field: &'static str, value: &str, max: usize) -> ControlResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ControlError::invalid(field, format!("{field} is required")));
+    }
+    if value.chars().count() > max {
+        return Err(ControlError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
