@@ -130,11 +130,16 @@ pub async fn create(
         tenants.push(json!({"id": tenant, "name": name, "kind": kind, "credentials": credentials}));
     }
 
-    Ok(json!({
+    let mut doc = json!({
         "environments": environments(config),
         "appKey": app_key.expose_secret(),
         "tenants": tenants,
-    }))
+    });
+    if let (Some(token), Some(addr)) = (&config.operator_token, config.admin_listen) {
+        doc["adminUrl"] = json!(format!("http://{addr}"));
+        doc["operatorToken"] = json!(token.expose_secret());
+    }
+    Ok(doc)
 }
 
 pub fn environments(config: &Config) -> Value {
@@ -191,6 +196,13 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
+    if let (Some(url), Some(token)) = (doc["adminUrl"].as_str(), doc["operatorToken"].as_str()) {
+        out.push_str(&format!(
+            "\nAdmin API {url} (operator token {token}); from another shell:\n\n  \
+             FIELDGATE_OPERATOR_TOKEN={token} fieldgate --admin-url {url} clients list --tenant {}\n",
+            doc["tenants"][0]["id"]
+        ));
+    }
     out.push_str("\nThe secrets above are shown once; they are stored only as digests.\n");
     out
 }

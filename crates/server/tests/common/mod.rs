@@ -16,6 +16,8 @@ pub struct TestApp {
 }
 
 pub const CUSTOMER: i64 = demo::CUSTOMER_TENANT;
+/// The operator token every test server's admin API takes.
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789abcdef";
 pub const SANDBOX: i64 = demo::SANDBOX_TENANT;
 
 /// Starts fieldgate on port 0 with the demo data at a small scale.
@@ -37,6 +39,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
     config.export_page_size = 100;
     config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.operator_token = Some(OPERATOR_TOKEN.to_string().into());
     adjust(&mut config);
 
     let (store, keys) = fieldgate_server::open(&config).await.unwrap();
@@ -76,6 +80,17 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    pub fn admin_url(&self) -> String {
+        self.doc["adminUrl"].as_str().unwrap().to_string()
+    }
+
+    /// A request to the admin API with the operator token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.admin_url()))
+            .bearer_auth(OPERATOR_TOKEN)
     }
 
     pub fn app_key(&self) -> String {
