@@ -74,8 +74,15 @@ pub async fn create(
     };
     let scopes = Catalog::get().all_scopes();
 
-    let developer = control
-        .create_developer("Demo Developer", "developer@fieldgate.test")
+    // People who can sign in to the portal and the customer's console, with fresh passwords.
+    let developer_password = crate::crypto::random_string(16);
+    let admin_password = crate::crypto::random_string(16);
+    let (developer, _) = control
+        .sign_up_developer(
+            "Demo Developer",
+            "developer@fieldgate.test",
+            &developer_password,
+        )
         .await?;
     let app = control
         .create_app(developer.id, "Demo App", &scopes)
@@ -90,6 +97,15 @@ pub async fn create(
             SANDBOX_TENANT,
             "Demo Developer Sandbox",
             TenantKind::Developer,
+        )
+        .await?;
+
+    control
+        .create_tenant_admin(
+            CUSTOMER_TENANT,
+            "Acme Admin",
+            "admin@acme.fieldgate.test",
+            &admin_password,
         )
         .await?;
 
@@ -134,6 +150,11 @@ pub async fn create(
         "environments": environments(config),
         "appKey": app_key.expose_secret(),
         "tenants": tenants,
+        "people": [
+            {"role": "developer", "email": "developer@fieldgate.test", "password": developer_password},
+            {"role": "tenantAdmin", "tenantId": CUSTOMER_TENANT, "email": "admin@acme.fieldgate.test",
+             "password": admin_password},
+        ],
     });
     if let (Some(token), Some(addr)) = (&config.operator_token, config.admin_listen) {
         doc["adminUrl"] = json!(format!("http://{addr}"));
@@ -196,6 +217,17 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
+    for person in doc["people"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "\n  sign-in ({}): {}  password {}",
+            person["role"].as_str().unwrap_or_default(),
+            person["email"].as_str().unwrap_or_default(),
+            person["password"].as_str().unwrap_or_default()
+        ));
+    }
+    if doc["people"].is_array() {
+        out.push('\n');
+    }
     if let (Some(url), Some(token)) = (doc["adminUrl"].as_str(), doc["operatorToken"].as_str()) {
         out.push_str(&format!(
             "\nAdmin API {url} (operator token {token}); from another shell:\n\n  \

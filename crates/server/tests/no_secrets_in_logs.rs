@@ -42,6 +42,9 @@ async fn no_secret_reaches_a_log_line_or_the_audit_log() {
 
     let app = spawn().await;
     let mut secrets: Vec<String> = vec![OPERATOR_TOKEN.into(), app.app_key()];
+    for person in app.doc["people"].as_array().unwrap() {
+        secrets.push(person["password"].as_str().unwrap().into());
+    }
     for tenant in app.doc["tenants"].as_array().unwrap() {
         for c in tenant["credentials"].as_object().unwrap().values() {
             secrets.push(c["clientSecret"].as_str().unwrap().into());
