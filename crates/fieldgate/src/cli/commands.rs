@@ -69,7 +69,9 @@ pub enum AdminCommand {
 
 #[derive(Subcommand)]
 pub enum Tenants {
+    /// Every tenant.
     List,
+    /// A new tenant; its id is the one clients put in API paths.
     Create {
         #[arg(long)]
         id: i64,
@@ -79,13 +81,13 @@ pub enum Tenants {
         #[arg(long, default_value = "customer")]
         kind: String,
     },
-    Show {
-        id: i64,
-    },
+    /// One tenant.
+    Show { id: i64 },
 }
 
 #[derive(Subcommand)]
 pub enum Admins {
+    /// The admins of a tenant.
     List {
         #[arg(long)]
         tenant: i64,
@@ -103,6 +105,7 @@ pub enum Admins {
 
 #[derive(Subcommand)]
 pub enum Developers {
+    /// Every developer.
     List,
     Create {
         #[arg(long)]
@@ -113,17 +116,18 @@ pub enum Developers {
         #[arg(long)]
         password_stdin: bool,
     },
-    Show {
-        id: i64,
-    },
+    /// One developer.
+    Show { id: i64 },
 }
 
 #[derive(Subcommand)]
 pub enum Apps {
+    /// Every app, or one developer's.
     List {
         #[arg(long)]
         developer: Option<i64>,
     },
+    /// A new app asking for scopes; then `app-keys regenerate` gives it a key.
     Create {
         #[arg(long)]
         developer: i64,
@@ -139,9 +143,8 @@ pub enum Apps {
 
 #[derive(Subcommand)]
 pub enum AppKeys {
-    List {
-        app: i64,
-    },
+    /// The app's keys (hints only), newest first, and when each ends.
+    List { app: i64 },
     /// A new key, shown once; older keys stop after the grace period.
     Regenerate {
         app: i64,
@@ -153,10 +156,12 @@ pub enum AppKeys {
 
 #[derive(Subcommand)]
 pub enum Connections {
+    /// The apps connected to a tenant, per environment, with the scopes granted.
     List {
         #[arg(long)]
         tenant: i64,
     },
+    /// Connects an app to a tenant in one environment, granting scopes.
     Connect {
         #[arg(long)]
         tenant: i64,
@@ -182,6 +187,7 @@ pub enum Connections {
 
 #[derive(Subcommand)]
 pub enum Clients {
+    /// The client credentials of a tenant and which secret slots are set.
     List {
         #[arg(long)]
         tenant: i64,
@@ -195,13 +201,10 @@ pub enum Clients {
         #[arg(long = "env")]
         environment: String,
     },
-    Show {
-        client: String,
-    },
+    /// One client.
+    Show { client: String },
     /// A second secret for rotation, shown once.
-    AddSecret {
-        client: String,
-    },
+    AddSecret { client: String },
     /// Ends the secret in a slot (1 or 2) and the tokens it obtained.
     RetireSecret {
         client: String,
@@ -209,12 +212,9 @@ pub enum Clients {
         slot: u8,
     },
     /// Pauses a client: no tokens, and its tokens out are refused.
-    Disable {
-        client: String,
-    },
-    Enable {
-        client: String,
-    },
+    Disable { client: String },
+    /// Restores a paused client.
+    Enable { client: String },
 }
 
 #[derive(Args)]

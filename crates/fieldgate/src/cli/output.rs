@@ -18,6 +18,13 @@ fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        // A client's secret slots, as the slots that hold a secret: `1,2`.
+        Value::Array(items) if items.iter().all(|i| i.get("slot").is_some()) => items
+            .iter()
+            .filter(|i| !i["setOn"].is_null())
+            .map(|i| i["slot"].to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         Value::Array(items) if items.iter().all(Value::is_string) => items
             .iter()
             .filter_map(Value::as_str)
@@ -153,5 +160,7 @@ mod tests {
             "One or more validation errors occurred. (400)\n  email: enter an email address"
         );
         assert!(holds_secret(&json!({"clientSecret": "s"})));
+        let slots = json!([{"slot": 1, "setOn": null}, {"slot": 2, "setOn": "2026-01-01"}]);
+        assert_eq!(cell(&slots), "2");
     }
 }
