@@ -461,7 +461,7 @@ async fn authenticate(
         nbf: now,
         iat: now,
         exp: now + state.app.config.token_ttl_secs as i64,
-        sv: Some(secret_set_us),
+        sv: secret_set_us,
     })
 }
 

@@ -50,9 +50,8 @@ pub struct KnownClient {
 
 impl KnownClient {
     /// Whether the secret a token names (by the time it was set) is still one of the client's.
-    /// Tokens from before secrets were named carry none and pass.
-    pub fn holds_secret(&self, set_us: Option<i64>) -> bool {
-        set_us.is_none_or(|t| self.secrets.contains(&Some(t)))
+    pub fn holds_secret(&self, set_us: i64) -> bool {
+        self.secrets.contains(&Some(set_us))
     }
 }
 

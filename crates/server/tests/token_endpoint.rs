@@ -295,6 +295,8 @@ async fn t12_clock_skew_within_leeway_is_accepted() {
     let (id, _) = app.credentials(CUSTOMER, "integration");
     let env = app.state.env(Environment::Integration);
     let now = chrono::Utc::now().timestamp();
+    // The token names the client's secret the way the token endpoint does: by when it was set.
+    let client = app.state.store.client(&id).await.unwrap().unwrap();
     let claims = Claims {
         iss: env.auth_url.clone(),
         client_id: id,
@@ -304,7 +306,7 @@ async fn t12_clock_skew_within_leeway_is_accepted() {
         nbf: now + 2,
         iat: now + 2,
         exp: now + 902,
-        sv: None,
+        sv: client.secret1_us.unwrap(),
     };
     let token = env.ring().sign(&claims);
     let response = app

@@ -175,6 +175,9 @@ pub trait Store: Send + Sync + 'static {
     async fn developers(&self) -> Result<Vec<Developer>>;
     /// Stores a person (its `id` is ignored) and returns the new id; a taken email conflicts.
     async fn create_user(&self, user: &UserRecord) -> Result<i64>;
+    /// Creates a developer and its sign-in (`user`, whose `developer_id` is ignored) in one
+    /// transaction, so a sign-up never leaves one without the other.
+    async fn create_developer_user(&self, user: &UserRecord) -> Result<(Developer, i64)>;
     async fn user(&self, id: i64) -> Result<Option<UserRecord>>;
     /// `email` as stored, lowercased.
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;

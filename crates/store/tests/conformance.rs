@@ -54,6 +54,7 @@ conformance! {
     lifecycle::secret_slots_fill_and_empty,
     lifecycle::audit_filters_by_tenant_app_and_time,
     lifecycle::rate_peek_counts_without_admitting,
+    lifecycle::a_sign_up_is_one_write,
     records::put_replace_and_get,
     records::put_many_records_in_one_call,
     records::record_sets_and_counts,

@@ -184,11 +184,27 @@ impl Control<'_> {
                 "a person with email {email} already exists"
             )));
         }
-        let hash = hash_password(password).await?;
-        let developer = self.create_developer(&name, &email).await?;
-        let user = self
-            .store_user(&name, &email, hash, Some(developer.id), None)
-            .await?;
+        let mut record = UserRecord {
+            id: 0,
+            email: email.clone(),
+            name: name.clone(),
+            password_hash: hash_password(password).await?,
+            developer_id: None,
+            tenant_id: None,
+            created_us: now_us(),
+        };
+        let (developer, user_id) = self.store.create_developer_user(&record).await?;
+        record.id = user_id;
+        record.developer_id = Some(developer.id);
+        let user = User::from_record(record)?;
+        self.audit(
+            "developer.signed_up",
+            None,
+            None,
+            None,
+            json!({"developerId": developer.id, "userId": user.id, "email": email, "name": name}),
+        )
+        .await?;
         Ok((developer, user))
     }
 

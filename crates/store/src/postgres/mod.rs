@@ -213,6 +213,10 @@ impl Store for PgStore {
         people::create_user(self, user).await
     }
 
+    async fn create_developer_user(&self, user: &UserRecord) -> Result<(Developer, i64)> {
+        people::create_developer_user(self, user).await
+    }
+
     async fn user(&self, id: i64) -> Result<Option<UserRecord>> {
         people::user(self, id).await
     }

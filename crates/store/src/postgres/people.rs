@@ -62,6 +62,40 @@ pub(super) async fn create_user(s: &PgStore, u: &UserRecord) -> Result<i64> {
     Ok(id)
 }
 
+pub(super) async fn create_developer_user(s: &PgStore, u: &UserRecord) -> Result<(Developer, i64)> {
+    let conflict = |e| conflict_or(e, format!("a person with email {}", u.email));
+    let mut tx = s.pool.begin().await?;
+    let developer_id: i64 = sqlx::query_scalar(
+        "INSERT INTO developers (name, email, created_us) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&u.name)
+    .bind(&u.email)
+    .bind(u.created_us)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(conflict)?;
+    let user_id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (email, name, password_hash, developer_id, tenant_id, created_us) \
+         VALUES ($1, $2, $3, $4, NULL, $5) RETURNING id",
+    )
+    .bind(&u.email)
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(developer_id)
+    .bind(u.created_us)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(conflict)?;
+    tx.commit().await?;
+    let developer = Developer {
+        id: developer_id,
+        name: u.name.clone(),
+        email: u.email.clone(),
+        created_us: u.created_us,
+    };
+    Ok((developer, user_id))
+}
+
 pub(super) async fn user(s: &PgStore, id: i64) -> Result<Option<UserRecord>> {
     let row = sqlx::query("SELECT * FROM users WHERE id = $1")
         .bind(id)

@@ -63,6 +63,44 @@ pub(super) async fn create_user(s: &SqliteStore, u: &UserRecord) -> Result<i64> 
     Ok(id)
 }
 
+pub(super) async fn create_developer_user(
+    s: &SqliteStore,
+    u: &UserRecord,
+) -> Result<(Developer, i64)> {
+    let conflict = |e| conflict_or(e, format!("a person with email {}", u.email));
+    let mut tx = s.writer.begin().await?;
+    let developer_id =
+        sqlx::query("INSERT INTO developers (name, email, created_us) VALUES (?, ?, ?)")
+            .bind(&u.name)
+            .bind(&u.email)
+            .bind(u.created_us)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict)?
+            .last_insert_rowid();
+    let user_id = sqlx::query(
+        "INSERT INTO users (email, name, password_hash, developer_id, tenant_id, created_us) \
+         VALUES (?, ?, ?, ?, NULL, ?)",
+    )
+    .bind(&u.email)
+    .bind(&u.name)
+    .bind(&u.password_hash)
+    .bind(developer_id)
+    .bind(u.created_us)
+    .execute(&mut *tx)
+    .await
+    .map_err(conflict)?
+    .last_insert_rowid();
+    tx.commit().await?;
+    let developer = Developer {
+        id: developer_id,
+        name: u.name.clone(),
+        email: u.email.clone(),
+        created_us: u.created_us,
+    };
+    Ok((developer, user_id))
+}
+
 pub(super) async fn user(s: &SqliteStore, id: i64) -> Result<Option<UserRecord>> {
     let row = sqlx::query("SELECT * FROM users WHERE id = ?")
         .bind(id)

@@ -448,3 +448,34 @@ pub async fn rate_peek_counts_without_admitting(store: &dyn Store) {
         Ok(())
     );
 }
+
+pub async fn a_sign_up_is_one_write(store: &dyn Store) {
+    let (developer, user_id) = store
+        .create_developer_user(&person("sam@example.com", None, None))
+        .await
+        .unwrap();
+    let user = store.user(user_id).await.unwrap().expect("the sign-in");
+    assert_eq!(user.developer_id, Some(developer.id));
+    assert_eq!(developer.email, "sam@example.com");
+
+    // The developer row could be written, the sign-in not: neither remains.
+    store
+        .create_tenant(&Tenant {
+            id: TENANT,
+            name: "T".into(),
+            kind: TenantKind::Customer,
+            created_us: 1,
+        })
+        .await
+        .unwrap();
+    store
+        .create_user(&person("taken@example.com", None, Some(TENANT)))
+        .await
+        .unwrap();
+    let before = store.developers().await.unwrap().len();
+    let refused = store
+        .create_developer_user(&person("taken@example.com", None, None))
+        .await;
+    assert_conflict(refused.map(|_| ()));
+    assert_eq!(store.developers().await.unwrap().len(), before);
+}
