@@ -37,6 +37,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
     config.export_page_size = 100;
     config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.web_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.web_url = "http://127.0.0.1:0".into();
     adjust(&mut config);
 
     let (store, keys) = fieldgate_server::open(&config).await.unwrap();
@@ -76,6 +78,11 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// Where the portal and console answer.
+    pub fn web_url(&self) -> String {
+        self.state.config.web_url.clone()
     }
 
     pub fn app_key(&self) -> String {
