@@ -25,6 +25,7 @@ use crate::state::AppState;
 pub struct Listeners {
     bound: BTreeMap<SocketAddr, TcpListener>,
     ops_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     web_addr: Option<SocketAddr>,
 }
 
@@ -73,12 +74,47 @@ pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
         ops_addr = Some(*addr);
         bound.insert(*addr, listener);
     }
-    let web_addr = bind_web(config, &mut bound).await?;
+    let admin_addr = bind_admin(config, &mut bound).await?;
+    let web_addr = bind_web(config, &mut bound, admin_addr).await?;
     Ok(Listeners {
         bound,
         ops_addr,
+        admin_addr,
         web_addr,
     })
+}
+
+/// The admin API's listener, only when an operator token is configured: without one nobody
+/// could call it, and an open port would only invite guesses.
+async fn bind_admin(
+    config: &mut Config,
+    bound: &mut BTreeMap<SocketAddr, TcpListener>,
+) -> std::io::Result<Option<SocketAddr>> {
+    let Some(addr) = config.admin_listen.as_mut() else {
+        return Ok(None);
+    };
+    if config.operator_token.is_none() {
+        tracing::info!(
+            "the admin API is off: set FIELDGATE_OPERATOR_TOKEN (operator_token) to start it \
+             on {addr}"
+        );
+        return Ok(None);
+    }
+    if bound.contains_key(addr) {
+        return Err(std::io::Error::other(format!(
+            "the admin API needs its own address; {addr} is already in use by another host \
+             (set FIELDGATE_ADMIN_LISTEN)"
+        )));
+    }
+    let listener = TcpListener::bind(*addr).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on {addr} for the admin API ({e}); set FIELDGATE_ADMIN_LISTEN"),
+        )
+    })?;
+    *addr = listener.local_addr()?;
+    bound.insert(*addr, listener);
+    Ok(Some(*addr))
 }
 
 /// The portal and console may share an API host's listener (told apart by `Host`) or have
@@ -86,10 +122,16 @@ pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
 async fn bind_web(
     config: &mut Config,
     bound: &mut BTreeMap<SocketAddr, TcpListener>,
+    admin_addr: Option<SocketAddr>,
 ) -> std::io::Result<Option<SocketAddr>> {
     let Some(addr) = config.web_listen.as_mut() else {
         return Ok(None);
     };
+    if admin_addr == Some(*addr) {
+        return Err(std::io::Error::other(format!(
+            "the web console cannot share {addr} with the admin API (set FIELDGATE_WEB_LISTEN)"
+        )));
+    }
     let requested = *addr;
     if !bound.contains_key(addr) {
         let listener = TcpListener::bind(*addr).await.map_err(|e| {
@@ -235,6 +277,13 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
             .entry(ops)
             .or_default()
             .push((String::new(), crate::ops::router(state.clone())));
+    }
+    if let Some(admin) = listeners.admin_addr {
+        tracing::info!(%admin, "admin API listening");
+        per_addr
+            .entry(admin)
+            .or_default()
+            .push((String::new(), crate::admin::router(state.admin())));
     }
     if let Some(web) = listeners.web_addr {
         per_addr.entry(web).or_default().push((

@@ -17,7 +17,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::control::SECRET_PURPOSE;
+use crate::control::{APP_KEY_PURPOSE, SECRET_PURPOSE};
 use crate::crypto::digests_match;
 use crate::keys::Claims;
 use crate::state::{AppState, EnvState};
@@ -320,7 +320,12 @@ async fn issue(
         error.retry_after = Some(60);
         return Err(error);
     }
-    let claims = match authenticate(state, &credentials, param(&params, "scope")).await {
+    let app_key = headers
+        .get("st-app-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let claims = match authenticate(state, &credentials, param(&params, "scope"), app_key).await {
         Ok(claims) => claims,
         Err(e) => {
             if e.error == "invalid_client" {
@@ -346,6 +351,7 @@ async fn authenticate(
     state: &AuthState,
     c: &Credentials,
     scope: Option<&str>,
+    app_key: Option<&str>,
 ) -> Result<Claims, OAuthError> {
     let store = state.app.store.as_ref();
     let internal = |e: fieldgate_store::StoreError| {
@@ -361,12 +367,19 @@ async fn authenticate(
     // secrets take the same time and get the same answer.
     let presented = state.app.keys.digest(SECRET_PURPOSE, &c.client_secret);
     let grant = store.client_grant(&c.client_id).await.map_err(internal)?;
-    let valid = grant.as_ref().is_some_and(|g| {
+    // Which slot matched, as the time its secret was set: the token names it, so retiring
+    // that secret refuses the token too.
+    let matched = grant.as_ref().and_then(|g| {
         let first = digests_match(&presented, g.client.secret1.as_deref());
         let second = digests_match(&presented, g.client.secret2.as_deref());
-        first | second
+        let c = &g.client;
+        match (first, second) {
+            (true, _) => Some(c.secret1_us.unwrap_or(c.created_us)),
+            (false, true) => Some(c.secret2_us.unwrap_or(c.created_us)),
+            (false, false) => None,
+        }
     });
-    let Some(grant) = grant.filter(|_| valid) else {
+    let Some((grant, secret_set_us)) = grant.zip(matched) else {
         return Err(OAuthError::invalid_client(
             c.basic,
             "the client id or secret is wrong",
@@ -384,12 +397,6 @@ async fn authenticate(
             ),
         ));
     }
-    if !client.enabled {
-        return Err(OAuthError::invalid_client(
-            c.basic,
-            "this client is disabled; a tenant admin can enable it in the tenant console",
-        ));
-    }
     let Some(connection_scopes) = grant.granted else {
         return Err(OAuthError::invalid_client(
             c.basic,
@@ -399,6 +406,37 @@ async fn authenticate(
             ),
         ));
     };
+    if !client.enabled {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            "this client is disabled; a tenant admin can enable it in the tenant console",
+        ));
+    }
+    if !grant.app_key_live {
+        return Err(OAuthError::invalid_client(
+            c.basic,
+            "the app has no app key that is still valid; its developer must regenerate it",
+        ));
+    }
+    // The token request needs no app key, but one that is sent must be live and the app's.
+    if let Some(app_key) = app_key {
+        let digest = state.app.keys.digest(APP_KEY_PURPOSE, app_key);
+        let key = store.app_key(&digest).await.map_err(internal)?;
+        let now_us = chrono::Utc::now().timestamp_micros();
+        let why = match key {
+            None => Some("the ST-App-Key is not a valid app key"),
+            Some(k) if k.app_id != client.app_id => {
+                Some("the ST-App-Key belongs to a different app than this client")
+            }
+            Some(k) if k.expires_us.is_some_and(|t| t <= now_us) => {
+                Some("the ST-App-Key has expired; use the app's current key")
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            return Err(OAuthError::invalid_client(c.basic, why));
+        }
+    }
     let asked: HashSet<&str> = grant.app_scopes.iter().map(String::as_str).collect();
     let granted: Vec<String> = connection_scopes
         .into_iter()
@@ -434,6 +472,7 @@ async fn authenticate(
         nbf: now,
         iat: now,
         exp: now + state.app.config.token_ttl_secs as i64,
+        sv: Some(secret_set_us),
     })
 }
 

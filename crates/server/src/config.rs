@@ -41,6 +41,13 @@ pub struct Config {
     /// checks, on every host.
     #[serde(default)]
     pub ops_listen: Option<SocketAddr>,
+    /// The operator admin API (JSON). It starts only when `operator_token` is set.
+    #[serde(default)]
+    pub admin_listen: Option<SocketAddr>,
+    /// The bearer token the admin API requires (`FIELDGATE_OPERATOR_TOKEN`); at least 32
+    /// characters. Without it the admin API does not start.
+    #[serde(default, skip_serializing)]
+    pub operator_token: Option<SecretString>,
     /// The developer portal and tenant console; `None` serves no web pages.
     #[serde(default)]
     pub web_listen: Option<SocketAddr>,
@@ -84,6 +91,8 @@ impl Default for Config {
             log_format: "text".into(),
             limits: crate::limits::LimitConfig::default(),
             ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7300))),
+            admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7310))),
+            operator_token: None,
             web_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7400))),
             web_url: "http://127.0.0.1:7400".into(),
         }
@@ -157,8 +166,23 @@ mod tests {
     fn debug_hides_the_master_key() {
         let config = Config {
             master_key: Some("hunter2hunter2".into()),
+            operator_token: Some("swordfish-swordfish".into()),
             ..Config::default()
         };
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains("swordfish"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
+    fn the_operator_token_and_admin_address_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("FIELDGATE_OPERATOR_TOKEN", "t".repeat(40));
+            jail.set_env("FIELDGATE_ADMIN_LISTEN", "127.0.0.1:7999");
+            let config = Config::load(None).map_err(|e| *e)?;
+            assert_eq!(config.operator_token.unwrap().expose_secret().len(), 40);
+            assert_eq!(config.admin_listen.unwrap().port(), 7999);
+            Ok(())
+        });
     }
 }

@@ -127,10 +127,15 @@ pub async fn check(
                         .filter(|s| g.app_scopes.contains(s))
                         .collect()
                 });
+                let c = &g.client;
+                let set = |digest: &Option<Vec<u8>>, at: Option<i64>| {
+                    digest.as_ref().map(|_| at.unwrap_or(c.created_us))
+                };
                 Arc::new(KnownClient {
-                    app_id: g.client.app_id,
-                    enabled: g.client.enabled,
+                    app_id: c.app_id,
+                    enabled: c.enabled,
                     granted,
+                    secrets: [set(&c.secret1, c.secret1_us), set(&c.secret2, c.secret2_us)],
                 })
             });
             state
@@ -144,16 +149,6 @@ pub async fn check(
             "The client of this access token no longer exists.",
         ));
     };
-    if !client.enabled {
-        return Err(ApiError::unauthorized(
-            "The client of this access token has been disabled.",
-        ));
-    }
-    if client.app_id != app_id {
-        return Err(ApiError::unauthorized(
-            "The ST-App-Key belongs to a different app than the client of this access token.",
-        ));
-    }
     // What the tenant grants now, not when the token was issued: a disconnect or a narrowed
     // grant reaches tokens already out within the cache's second.
     let Some(granted) = &client.granted else {
@@ -161,6 +156,21 @@ pub async fn check(
             "The app was disconnected from tenant {tenant}; its tokens are no longer accepted."
         )));
     };
+    if !client.enabled {
+        return Err(ApiError::unauthorized(
+            "The client of this access token has been disabled.",
+        ));
+    }
+    if !client.holds_secret(claims.sv) {
+        return Err(ApiError::unauthorized(
+            "The client secret this access token was issued for has been retired.",
+        ));
+    }
+    if client.app_id != app_id {
+        return Err(ApiError::unauthorized(
+            "The ST-App-Key belongs to a different app than the client of this access token.",
+        ));
+    }
     if let Some(scope) = &op.scope
         && !(claims.scope.iter().any(|s| s == scope) && granted.contains(scope))
     {

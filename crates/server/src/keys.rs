@@ -23,6 +23,10 @@ pub struct Claims {
     pub nbf: i64,
     pub iat: i64,
     pub exp: i64,
+    /// Which of the client's secrets obtained the token: the time (µs) its slot was set. Once
+    /// that secret is retired the gateway refuses the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sv: Option<i64>,
 }
 
 /// Tokens are checked with this much leeway on `exp` and `nbf`, for clients with skewed clocks.
@@ -201,6 +205,7 @@ mod tests {
             nbf: now,
             iat: now,
             exp: now + 900,
+            sv: None,
         };
         let token = ring.sign(&claims);
         let header = jsonwebtoken::decode_header(&token).unwrap();

@@ -1,6 +1,7 @@
 //! fieldgate's server: the auth hosts, the gateway and the catalog-driven resource engine of
 //! the integration and production environments.
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

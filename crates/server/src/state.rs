@@ -44,6 +44,16 @@ pub struct KnownClient {
     pub app_id: i64,
     pub enabled: bool,
     pub granted: Option<std::collections::HashSet<String>>,
+    /// When each secret slot in use was set; a token naming another has a retired secret.
+    pub secrets: [Option<i64>; 2],
+}
+
+impl KnownClient {
+    /// Whether the secret a token names (by the time it was set) is still one of the client's.
+    /// Tokens from before secrets were named carry none and pass.
+    pub fn holds_secret(&self, set_us: Option<i64>) -> bool {
+        set_us.is_none_or(|t| self.secrets.contains(&Some(t)))
+    }
 }
 
 /// One environment as its handlers see it.
@@ -135,6 +145,15 @@ impl AppState {
             app_keys: short_lived_cache(),
             clients: short_lived_cache(),
         }))
+    }
+
+    /// What the admin API works with.
+    pub fn admin(&self) -> crate::admin::AdminState {
+        crate::admin::AdminState {
+            store: self.store.clone(),
+            keys: self.keys.clone(),
+            operator_token: self.config.operator_token.clone(),
+        }
     }
 
     pub fn env(&self, environment: Environment) -> &Arc<EnvState> {

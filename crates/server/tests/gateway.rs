@@ -67,7 +67,10 @@ async fn the_gateway_refuses_what_it_must() {
 
     // An app key of another app, with a valid token.
     let control = app.control();
-    let other = control.create_app(1, "Other", &[]).await.unwrap();
+    let other = control
+        .create_app(1, "Other", &["tn.crm.customers:r".into()])
+        .await
+        .unwrap();
     let other_key = control.issue_app_key(other.id).await.unwrap();
     let response = app
         .http

@@ -304,6 +304,7 @@ async fn t12_clock_skew_within_leeway_is_accepted() {
         nbf: now + 2,
         iat: now + 2,
         exp: now + 902,
+        sv: None,
     };
     let token = env.ring().sign(&claims);
     let response = app

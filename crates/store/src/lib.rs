@@ -168,6 +168,45 @@ pub trait Store: Send + Sync + 'static {
     /// Admits one request for `key` if fewer than `limit` were admitted in the last `span_ms`;
     /// else `Err(ms)` until a slot frees up. Shared by every node of the store.
     async fn rate_hit(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>>;
+
+    // ---- People, sessions and the credential lifecycle ----
+
+    async fn developer(&self, id: i64) -> Result<Option<Developer>>;
+    async fn developers(&self) -> Result<Vec<Developer>>;
+    /// Stores a person (its `id` is ignored) and returns the new id; a taken email conflicts.
+    async fn create_user(&self, user: &UserRecord) -> Result<i64>;
+    async fn user(&self, id: i64) -> Result<Option<UserRecord>>;
+    /// `email` as stored, lowercased.
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>>;
+    async fn users_of_tenant(&self, tenant_id: i64) -> Result<Vec<UserRecord>>;
+    /// Stores a session, removing sessions that expired before it began.
+    async fn create_session(&self, session: &Session) -> Result<()>;
+    /// The person of a session that has not expired at `now_us`.
+    async fn session_user(&self, digest: &[u8], now_us: i64) -> Result<Option<UserRecord>>;
+    async fn delete_session(&self, digest: &[u8]) -> Result<()>;
+
+    /// The apps of one developer, or of everyone; by id.
+    async fn apps(&self, developer_id: Option<i64>) -> Result<Vec<App>>;
+    /// The app's keys, newest first.
+    async fn app_keys_of(&self, app_id: i64) -> Result<Vec<AppKey>>;
+    /// Adds `key` and, in the same transaction, makes every other key of its app that would
+    /// outlive `others_expire_us` expire then.
+    async fn rotate_app_key(&self, key: &AppKey, others_expire_us: i64) -> Result<()>;
+    async fn connections_of_app(&self, app_id: i64) -> Result<Vec<Connection>>;
+    async fn connections_of_tenant(&self, tenant_id: i64) -> Result<Vec<Connection>>;
+    async fn clients_of_tenant(&self, tenant_id: i64) -> Result<Vec<Client>>;
+    /// Fills an empty secret slot (`Some`; a slot in use conflicts) or empties one (`None`;
+    /// refused as invalid when it holds the client's only secret).
+    async fn set_secret_slot(
+        &self,
+        client_id: &str,
+        slot: SecretSlot,
+        digest: Option<&[u8]>,
+        at_us: i64,
+    ) -> Result<()>;
+    async fn audit_query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>>;
+    /// Like [`Store::rate_hit`] but admits nothing: whether a hit would be admitted now.
+    async fn rate_peek(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>>;
 }
 
 /// Formats microseconds since the epoch the way the API writes times: UTC, seven fractional

@@ -82,6 +82,10 @@ pub struct Client {
     pub secret2: Option<Vec<u8>>,
     pub enabled: bool,
     pub created_us: i64,
+    /// When each slot's secret was set (µs); tokens carry it, so retiring a secret refuses
+    /// the tokens it obtained.
+    pub secret1_us: Option<i64>,
+    pub secret2_us: Option<i64>,
 }
 
 /// What the token endpoint needs to know of a client, read in one query: the client, the
@@ -91,6 +95,9 @@ pub struct ClientGrant {
     pub client: Client,
     pub app_scopes: Vec<String>,
     pub granted: Option<Vec<String>>,
+    /// Whether the app holds an app key that has not expired; without one its tokens are
+    /// useless, so none is issued.
+    pub app_key_live: bool,
 }
 
 /// A token signing key of one environment; the private half is sealed with the master key.
@@ -213,5 +220,87 @@ pub enum ExportFrom {
 #[derive(Debug, Clone)]
 pub struct ExportQuery {
     pub from: ExportFrom,
+    pub limit: u32,
+}
+
+// ---- People, sessions and the credential lifecycle ----
+
+/// A person who signs in: a developer (portal) or an admin of one tenant (console).
+/// Exactly one of `developer_id` and `tenant_id` is set.
+#[derive(Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    /// Lowercased; unique.
+    pub email: String,
+    pub name: String,
+    /// An Argon2id PHC string.
+    pub password_hash: String,
+    pub developer_id: Option<i64>,
+    pub tenant_id: Option<i64>,
+    pub created_us: i64,
+}
+
+impl std::fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("developer_id", &self.developer_id)
+            .field("tenant_id", &self.tenant_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in session as stored: the keyed digest of its token, never the token.
+#[derive(Clone)]
+pub struct Session {
+    pub digest: Vec<u8>,
+    pub user_id: i64,
+    pub created_us: i64,
+    pub expires_us: i64,
+}
+
+/// One of a client's two secret slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SecretSlot {
+    #[serde(rename = "1")]
+    First,
+    #[serde(rename = "2")]
+    Second,
+}
+
+impl SecretSlot {
+    pub fn number(self) -> u8 {
+        match self {
+            SecretSlot::First => 1,
+            SecretSlot::Second => 2,
+        }
+    }
+
+    pub fn from_number(n: u8) -> Option<Self> {
+        match n {
+            1 => Some(SecretSlot::First),
+            2 => Some(SecretSlot::Second),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            SecretSlot::First => SecretSlot::Second,
+            SecretSlot::Second => SecretSlot::First,
+        }
+    }
+}
+
+/// Which audit events to read; every bound is optional. Newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub tenant_id: Option<i64>,
+    pub app_id: Option<i64>,
+    /// Events at or after this time (µs).
+    pub since_us: Option<i64>,
+    /// Events before this time (µs).
+    pub until_us: Option<i64>,
     pub limit: u32,
 }

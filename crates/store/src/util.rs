@@ -1,6 +1,6 @@
 //! Helpers both backends share, so they agree on encodings and error mapping.
 
-use crate::{Environment, StoreError, TenantKind};
+use crate::{Environment, SecretSlot, StoreError, TenantKind};
 
 pub(crate) fn now_us() -> i64 {
     chrono::Utc::now().timestamp_micros()
@@ -44,4 +44,36 @@ pub(crate) fn checked_path(path: &[String]) -> Result<&[String], StoreError> {
         }
     }
     Ok(path)
+}
+
+/// The columns of a secret slot: its digest, when it was set, and the other slot's digest.
+pub(crate) fn slot_columns(slot: SecretSlot) -> (&'static str, &'static str, &'static str) {
+    match slot {
+        SecretSlot::First => ("secret1", "secret1_us", "secret2"),
+        SecretSlot::Second => ("secret2", "secret2_us", "secret1"),
+    }
+}
+
+/// Why a secret slot could not be filled or emptied, from whether the client exists and
+/// whether the slot holds a secret.
+pub(crate) fn slot_refusal(
+    client_id: &str,
+    slot: SecretSlot,
+    fill: bool,
+    state: Option<bool>,
+) -> StoreError {
+    let n = slot.number();
+    match (state, fill) {
+        (None, _) => StoreError::NotFound(format!("client {client_id}")),
+        (Some(_), true) => {
+            StoreError::Conflict(format!("a secret in slot {n} of client {client_id}"))
+        }
+        (Some(false), false) => {
+            StoreError::NotFound(format!("a secret in slot {n} of client {client_id}"))
+        }
+        (Some(true), false) => StoreError::Invalid(format!(
+            "slot {n} holds the only secret of client {client_id}; add a second one before \
+             retiring it"
+        )),
+    }
 }

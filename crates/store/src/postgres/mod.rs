@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::*;
 
 mod control;
+mod people;
 mod query;
 mod records;
 
@@ -196,5 +197,85 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(if wait == 0 { Ok(()) } else { Err(wait) })
+    }
+
+    // ---- People, sessions and the credential lifecycle ----
+
+    async fn developer(&self, id: i64) -> Result<Option<Developer>> {
+        people::developer(self, id).await
+    }
+
+    async fn developers(&self) -> Result<Vec<Developer>> {
+        people::developers(self).await
+    }
+
+    async fn create_user(&self, user: &UserRecord) -> Result<i64> {
+        people::create_user(self, user).await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<UserRecord>> {
+        people::user(self, id).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        people::user_by_email(self, email).await
+    }
+
+    async fn users_of_tenant(&self, tenant_id: i64) -> Result<Vec<UserRecord>> {
+        people::users_of_tenant(self, tenant_id).await
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<()> {
+        people::create_session(self, session).await
+    }
+
+    async fn session_user(&self, digest: &[u8], now_us: i64) -> Result<Option<UserRecord>> {
+        people::session_user(self, digest, now_us).await
+    }
+
+    async fn delete_session(&self, digest: &[u8]) -> Result<()> {
+        people::delete_session(self, digest).await
+    }
+
+    async fn apps(&self, developer_id: Option<i64>) -> Result<Vec<App>> {
+        people::apps(self, developer_id).await
+    }
+
+    async fn app_keys_of(&self, app_id: i64) -> Result<Vec<AppKey>> {
+        people::app_keys_of(self, app_id).await
+    }
+
+    async fn rotate_app_key(&self, key: &AppKey, others_expire_us: i64) -> Result<()> {
+        people::rotate_app_key(self, key, others_expire_us).await
+    }
+
+    async fn connections_of_app(&self, app_id: i64) -> Result<Vec<Connection>> {
+        people::connections_of(self, "app_id", app_id).await
+    }
+
+    async fn connections_of_tenant(&self, tenant_id: i64) -> Result<Vec<Connection>> {
+        people::connections_of(self, "tenant_id", tenant_id).await
+    }
+
+    async fn clients_of_tenant(&self, tenant_id: i64) -> Result<Vec<Client>> {
+        people::clients_of_tenant(self, tenant_id).await
+    }
+
+    async fn set_secret_slot(
+        &self,
+        client_id: &str,
+        slot: SecretSlot,
+        digest: Option<&[u8]>,
+        at_us: i64,
+    ) -> Result<()> {
+        people::set_secret_slot(self, client_id, slot, digest, at_us).await
+    }
+
+    async fn audit_query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        people::audit_query(self, filter).await
+    }
+
+    async fn rate_peek(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>> {
+        people::rate_peek(self, key, limit, span_ms).await
     }
 }

@@ -9,7 +9,7 @@ use super::SqliteStore;
 use crate::util::{conflict_or, environment, json_list, now_us, parse_list, tenant_kind};
 use crate::*;
 
-fn client_from(row: &SqliteRow) -> Result<Client> {
+pub(super) fn client_from(row: &SqliteRow) -> Result<Client> {
     Ok(Client {
         client_id: row.get("client_id"),
         app_id: row.get("app_id"),
@@ -19,10 +19,12 @@ fn client_from(row: &SqliteRow) -> Result<Client> {
         secret2: row.get("secret2"),
         enabled: row.get("enabled"),
         created_us: row.get("created_us"),
+        secret1_us: row.get("secret1_us"),
+        secret2_us: row.get("secret2_us"),
     })
 }
 
-fn tenant_from(r: &SqliteRow) -> Result<Tenant> {
+pub(super) fn tenant_from(r: &SqliteRow) -> Result<Tenant> {
     Ok(Tenant {
         id: r.get("id"),
         name: r.get("name"),
@@ -79,18 +81,22 @@ pub(super) async fn create_app(
     })
 }
 
-pub(super) async fn app(s: &SqliteStore, id: i64) -> Result<Option<App>> {
-    let row = sqlx::query("SELECT * FROM apps WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&s.readers)
-        .await?;
-    Ok(row.map(|r| App {
+pub(super) fn app_from(r: &SqliteRow) -> App {
+    App {
         id: r.get("id"),
         developer_id: r.get("developer_id"),
         name: r.get("name"),
         scopes: parse_list(r.get("scopes")),
         created_us: r.get("created_us"),
-    }))
+    }
+}
+
+pub(super) async fn app(s: &SqliteStore, id: i64) -> Result<Option<App>> {
+    let row = sqlx::query("SELECT * FROM apps WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&s.readers)
+        .await?;
+    Ok(row.as_ref().map(app_from))
 }
 
 pub(super) async fn add_app_key(s: &SqliteStore, key: &AppKey) -> Result<()> {
@@ -114,13 +120,17 @@ pub(super) async fn app_key(s: &SqliteStore, digest: &[u8]) -> Result<Option<App
         .bind(digest)
         .fetch_optional(&s.readers)
         .await?;
-    Ok(row.map(|r| AppKey {
+    Ok(row.as_ref().map(app_key_from))
+}
+
+pub(super) fn app_key_from(r: &SqliteRow) -> AppKey {
+    AppKey {
         digest: r.get("digest"),
         app_id: r.get("app_id"),
         hint: r.get("hint"),
         created_us: r.get("created_us"),
         expires_us: r.get("expires_us"),
-    }))
+    }
 }
 
 pub(super) async fn create_tenant(s: &SqliteStore, tenant: &Tenant) -> Result<()> {
@@ -180,13 +190,17 @@ pub(super) async fn connection(
     .bind(environment.as_str())
     .fetch_optional(&s.readers)
     .await?;
-    Ok(row.map(|r| Connection {
-        app_id,
-        tenant_id,
-        environment,
+    row.as_ref().map(connection_from).transpose()
+}
+
+pub(super) fn connection_from(r: &SqliteRow) -> Result<Connection> {
+    Ok(Connection {
+        app_id: r.get("app_id"),
+        tenant_id: r.get("tenant_id"),
+        environment: environment(r.get("environment"))?,
         scopes: parse_list(r.get("scopes")),
         created_us: r.get("created_us"),
-    }))
+    })
 }
 
 pub(super) async fn delete_connection(
@@ -195,26 +209,37 @@ pub(super) async fn delete_connection(
     tenant_id: i64,
     environment: Environment,
 ) -> Result<()> {
+    let mut tx = s.writer.begin().await?;
     let done = sqlx::query(
         "DELETE FROM connections WHERE app_id = ? AND tenant_id = ? AND environment = ?",
     )
     .bind(app_id)
     .bind(tenant_id)
     .bind(environment.as_str())
-    .execute(&s.writer)
+    .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound(format!(
             "connection of app {app_id} to tenant {tenant_id} in {environment}"
         )));
     }
+    // Connecting again must not bring old credentials back on its own.
+    sqlx::query(
+        "UPDATE clients SET enabled = 0 WHERE app_id = ? AND tenant_id = ? AND environment = ?",
+    )
+    .bind(app_id)
+    .bind(tenant_id)
+    .bind(environment.as_str())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn create_client(s: &SqliteStore, c: &Client) -> Result<()> {
     sqlx::query(
         "INSERT INTO clients (client_id, app_id, tenant_id, environment, secret1, secret2, \
-         enabled, created_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         enabled, created_us, secret1_us, secret2_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&c.client_id)
     .bind(c.app_id)
@@ -224,6 +249,8 @@ pub(super) async fn create_client(s: &SqliteStore, c: &Client) -> Result<()> {
     .bind(&c.secret2)
     .bind(c.enabled)
     .bind(c.created_us)
+    .bind(c.secret1_us)
+    .bind(c.secret2_us)
     .execute(&s.writer)
     .await
     .map_err(|e| conflict_or(e, format!("client {}", c.client_id)))?;
@@ -240,12 +267,15 @@ pub(super) async fn client(s: &SqliteStore, client_id: &str) -> Result<Option<Cl
 
 pub(super) async fn client_grant(s: &SqliteStore, client_id: &str) -> Result<Option<ClientGrant>> {
     let row = sqlx::query(
-        "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted FROM clients c \
+        "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted, \
+         EXISTS (SELECT 1 FROM app_keys k WHERE k.app_id = c.app_id \
+         AND (k.expires_us IS NULL OR k.expires_us > ?)) AS app_key_live FROM clients c \
          JOIN apps a ON a.id = c.app_id \
          LEFT JOIN connections n ON n.app_id = c.app_id AND n.tenant_id = c.tenant_id \
          AND n.environment = c.environment \
          WHERE c.client_id = ?",
     )
+    .bind(now_us())
     .bind(client_id)
     .fetch_optional(&s.readers)
     .await?;
@@ -255,6 +285,7 @@ pub(super) async fn client_grant(s: &SqliteStore, client_id: &str) -> Result<Opt
             client: client_from(&r)?,
             app_scopes: parse_list(r.get("app_scopes")),
             granted: granted.as_deref().map(parse_list),
+            app_key_live: r.get("app_key_live"),
         })
     })
     .transpose()
@@ -342,19 +373,19 @@ pub(super) async fn audit_events(
         .bind(limit as i64)
         .fetch_all(&s.readers)
         .await?;
-    rows.iter()
-        .map(|r| {
-            let env: Option<String> = r.get("environment");
-            Ok(AuditEvent {
-                at_us: r.get("at_us"),
-                actor: r.get("actor"),
-                action: r.get("action"),
-                tenant_id: r.get("tenant_id"),
-                app_id: r.get("app_id"),
-                environment: env.as_deref().map(environment).transpose()?,
-                address: r.get("address"),
-                detail: serde_json::from_str(r.get("detail")).unwrap_or(Value::Null),
-            })
-        })
-        .collect()
+    rows.iter().map(audit_from).collect()
+}
+
+pub(super) fn audit_from(r: &SqliteRow) -> Result<AuditEvent> {
+    let env: Option<String> = r.get("environment");
+    Ok(AuditEvent {
+        at_us: r.get("at_us"),
+        actor: r.get("actor"),
+        action: r.get("action"),
+        tenant_id: r.get("tenant_id"),
+        app_id: r.get("app_id"),
+        environment: env.as_deref().map(environment).transpose()?,
+        address: r.get("address"),
+        detail: serde_json::from_str(r.get("detail")).unwrap_or(Value::Null),
+    })
 }

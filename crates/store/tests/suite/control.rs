@@ -176,7 +176,7 @@ pub async fn connections_upsert_and_delete(store: &dyn Store) {
     assert_not_found(store.delete_connection(app.id, TENANT, prod).await);
 }
 
-fn client(app_id: i64, client_id: &str) -> Client {
+pub fn client(app_id: i64, client_id: &str) -> Client {
     Client {
         client_id: client_id.into(),
         app_id,
@@ -186,6 +186,8 @@ fn client(app_id: i64, client_id: &str) -> Client {
         secret2: None,
         enabled: true,
         created_us: 33,
+        secret1_us: Some(33),
+        secret2_us: None,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod control;
 pub mod export;
 pub mod harness;
+pub mod lifecycle;
 pub mod lists;
 pub mod records;
 
