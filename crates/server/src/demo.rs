@@ -8,11 +8,16 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::control::{Actor, Control};
-use crate::crypto::Keys;
+use crate::crypto::{Keys, random_string};
 
 /// The customer tenant's id is past 2^31, as real tenant ids are.
 pub const CUSTOMER_TENANT: i64 = 3_141_592_653;
 pub const SANDBOX_TENANT: i64 = 2_718_281_828;
+
+/// Who signs in to the demo's portal and consoles.
+pub const DEVELOPER_EMAIL: &str = "developer@fieldgate.test";
+pub const CUSTOMER_ADMIN: &str = "admin@acme.fieldgate.test";
+pub const SANDBOX_ADMIN: &str = "admin@sandbox.fieldgate.test";
 
 /// Seeds of the sample data: the customer's "production" data and the standard sandbox data.
 const CUSTOMER_SEED: u64 = 20_240_101;
@@ -74,9 +79,14 @@ pub async fn create(
     };
     let scopes = Catalog::get().all_scopes();
 
-    let developer = control
-        .create_developer("Demo Developer", "developer@fieldgate.test")
+    // People who sign in to the portal and the consoles; their passwords exist only in the
+    // document returned here.
+    let mut logins = Vec::new();
+    let password = random_string(20);
+    let (developer, _) = control
+        .sign_up_developer("Demo Developer", DEVELOPER_EMAIL, &password)
         .await?;
+    logins.push(json!({"role": "developer", "email": DEVELOPER_EMAIL, "password": password}));
     let app = control
         .create_app(developer.id, "Demo App", &scopes)
         .await?;
@@ -99,6 +109,18 @@ pub async fn create(
     seed(store, production, CUSTOMER_SEED, options.scale).await?;
     store.copy_dataset(production, copied).await?;
     seed(store, sandbox, STANDARD_SEED, options.scale).await?;
+
+    for (tenant, email) in [
+        (CUSTOMER_TENANT, CUSTOMER_ADMIN),
+        (SANDBOX_TENANT, SANDBOX_ADMIN),
+    ] {
+        let password = random_string(20);
+        control
+            .create_tenant_admin(tenant, "Demo Tenant Admin", email, &password)
+            .await?;
+        logins
+            .push(json!({"role": "admin", "tenant": tenant, "email": email, "password": password}));
+    }
 
     let mut tenants = Vec::new();
     for (tenant, name, kind, envs) in [
@@ -134,6 +156,12 @@ pub async fn create(
         "environments": environments(config),
         "appKey": app_key.expose_secret(),
         "tenants": tenants,
+        "web": {
+            "url": config.web_url,
+            "portal": format!("{}/portal", config.web_url),
+            "console": format!("{}/console", config.web_url),
+        },
+        "logins": logins,
     }))
 }
 
@@ -177,6 +205,21 @@ pub fn describe(doc: &Value) -> String {
         }
     }
 
+    if let Some(url) = doc["web"]["url"].as_str() {
+        out.push_str(&format!("\n  web console {url}  (sign in with these)\n"));
+        for login in doc["logins"].as_array().into_iter().flatten() {
+            let place = match login["tenant"].as_i64() {
+                Some(tenant) => format!("console of tenant {tenant}"),
+                None => "developer portal".to_string(),
+            };
+            out.push_str(&format!(
+                "    {place:<30} {}  password {}\n",
+                login["email"].as_str().unwrap_or_default(),
+                login["password"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+
     let tenant = &doc["tenants"][0];
     let c = &tenant["credentials"]["integration"];
     out.push_str(&format!(
@@ -191,6 +234,9 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
-    out.push_str("\nThe secrets above are shown once; they are stored only as digests.\n");
+    out.push_str(
+        "\nThe secrets and passwords above are shown once; they are stored only as digests \
+         and Argon2id hashes.\n",
+    );
     out
 }

@@ -4,14 +4,13 @@
 //! Nothing here is loaded from elsewhere: the style sheet and the copy-button script are part of
 //! the binary, and the content security policy allows only this origin.
 
-// The pages that use these helpers arrive with the domain services they call.
-#![allow(dead_code)]
-
 mod assets;
 mod audit;
+mod console;
 mod csrf;
 mod form;
 mod page;
+mod portal;
 mod scopes;
 mod session;
 mod signin;
@@ -19,13 +18,14 @@ mod signin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use tracing::Instrument;
 
+use crate::control::{Actor, Control};
 use crate::state::AppState;
 
 pub use page::PageError;
@@ -36,6 +36,17 @@ pub struct WebState {
     pub app: Arc<AppState>,
     /// Cookies are `Secure` when browsers reach the pages over https.
     pub secure: bool,
+}
+
+impl WebState {
+    /// The control plane acting for `actor`.
+    pub fn control(&self, actor: Actor) -> Control<'_> {
+        Control {
+            store: self.app.store.as_ref(),
+            keys: &self.app.keys,
+            actor,
+        }
+    }
 }
 
 /// Form posts are small; a sign-up or an app with every scope ticked stays far below this.
@@ -57,9 +68,12 @@ pub fn router(app: Arc<AppState>) -> Router {
     };
     Router::new()
         .merge(crate::ops::health_routes(app))
-        .route("/", get(home))
-        .route("/sign-in", get(signin::sign_in_page))
-        .route("/sign-up", get(signin::sign_up_page))
+        .route("/", get(signin::home))
+        .route("/sign-in", get(signin::sign_in_page).post(signin::sign_in))
+        .route("/sign-up", get(signin::sign_up_page).post(signin::sign_up))
+        .route("/sign-out", post(signin::sign_out))
+        .nest("/portal", portal::routes())
+        .nest("/console", console::routes())
         .route("/static/style.css", get(assets::style))
         .route("/static/copy.js", get(assets::script))
         .fallback(|| async { PageError::NotFound })
@@ -72,9 +86,17 @@ pub fn router(app: Arc<AppState>) -> Router {
         }))
 }
 
-/// `/` sends people where they belong: their portal or console, or the sign-in page.
-async fn home(State(_state): State<WebState>) -> Response {
-    Redirect::to("/sign-in").into_response()
+/// The message a page shows after a redirect from the action named `done`.
+fn notice(done: &str) -> Option<String> {
+    let text = match done {
+        "connected" => "The app is connected.",
+        "disconnected" => "The app is disconnected; its clients there get no more tokens.",
+        "enabled" => "The client is enabled again.",
+        "disabled" => "The client is disabled: it gets no tokens, and its tokens are refused.",
+        "retired" => "The secret is retired and no longer works.",
+        _ => return None,
+    };
+    Some(text.to_string())
 }
 
 /// A span per request, and the headers every page carries: nothing from other origins, no

@@ -4,6 +4,8 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
+use crate::control::ControlError;
+
 /// What the layout shows around every page: the title, which part of the site this is, who is
 /// signed in, and the CSRF token for the sign-out form.
 #[derive(Debug, Clone, Default)]
@@ -119,6 +121,49 @@ impl IntoResponse for PageError {
         }
         response
     }
+}
+
+impl From<ControlError> for PageError {
+    fn from(e: ControlError) -> Self {
+        match form_error(e) {
+            Ok(message) => PageError::BadRequest(message),
+            Err(page) => page,
+        }
+    }
+}
+
+/// A refusal the person can act on, as a sentence to show beside the form; anything else
+/// (not found, throttled, a failure inside) becomes its page.
+pub fn form_error(e: ControlError) -> Result<String, PageError> {
+    match e {
+        ControlError::Invalid { message, .. } | ControlError::Conflict(message) => {
+            Ok(sentence(&message))
+        }
+        ControlError::BadCredentials => Ok("The email or password is wrong.".into()),
+        ControlError::NotFound(_) => Err(PageError::NotFound),
+        ControlError::Throttled { retry_after_secs } => Err(PageError::TooMany(retry_after_secs)),
+        ControlError::Store(e) => {
+            tracing::error!(error = %e, "store failure behind a page");
+            Err(PageError::Internal)
+        }
+        ControlError::Internal(why) => {
+            tracing::error!(error = %why, "control-plane failure behind a page");
+            Err(PageError::Internal)
+        }
+    }
+}
+
+/// `a name is required` → `A name is required.`
+fn sentence(text: &str) -> String {
+    let mut chars = text.trim().chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// Formats microseconds since the epoch for people: `2026-01-31 08:00 UTC`.

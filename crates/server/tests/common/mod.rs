@@ -85,6 +85,20 @@ impl TestApp {
         self.state.config.web_url.clone()
     }
 
+    /// (email, password) of the demo's developer (`tenant` = `None`) or a tenant's admin.
+    pub fn login(&self, tenant: Option<i64>) -> (String, String) {
+        let login = self.doc["logins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["tenant"].as_i64() == tenant)
+            .unwrap();
+        (
+            login["email"].as_str().unwrap().into(),
+            login["password"].as_str().unwrap().into(),
+        )
+    }
+
     pub fn app_key(&self) -> String {
         self.doc["appKey"].as_str().unwrap().to_string()
     }

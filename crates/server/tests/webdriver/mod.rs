@@ -112,16 +112,20 @@ impl Browser {
                     .unwrap_or_else(|| "panic".into()),
             ),
         };
-        if let Some(failure) = failure {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("browser")
+            .join(name);
+        // FIELDGATE_BROWSER_SHOTS=1 keeps them on success too, to look the pages over.
+        let keep = failure.is_some() || std::env::var_os("FIELDGATE_BROWSER_SHOTS").is_some();
+        if keep {
             self.snap().await;
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-                .join("browser")
-                .join(name);
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             for (label, png) in &self.shots {
                 std::fs::write(dir.join(format!("{label}.png")), png).unwrap();
             }
+        }
+        if let Some(failure) = failure {
             let step = self.step.clone();
             let _ = self.client.clone().close().await;
             panic!(
@@ -173,6 +177,22 @@ impl Browser {
 
     pub async fn path(&self) -> anyhow::Result<String> {
         Ok(self.client.current_url().await?.path().to_string())
+    }
+
+    /// Waits up to five seconds for the browser to arrive at `path`.
+    pub async fn arrive(&self, path: &str) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let now = self.path().await?;
+            if now == path {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "expected to be at {path}, still at {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
