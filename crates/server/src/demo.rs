@@ -206,14 +206,14 @@ pub fn describe(doc: &Value) -> String {
     }
 
     if let Some(url) = doc["web"]["url"].as_str() {
-        out.push_str(&format!("\n  web console {url}  (sign in with these)\n"));
+        out.push_str(&format!("\n  web console {url} (passwords shown once):\n"));
         for login in doc["logins"].as_array().into_iter().flatten() {
-            let place = match login["tenant"].as_i64() {
-                Some(tenant) => format!("console of tenant {tenant}"),
-                None => "developer portal".to_string(),
+            let (who, page) = match login["tenant"].as_i64() {
+                Some(tenant) => (format!("admin of {tenant}"), "console"),
+                None => ("developer".to_string(), "portal"),
             };
             out.push_str(&format!(
-                "    {place:<30} {}  password {}\n",
+                "    {who:<20} {url}/{page:<8} {}  password {}\n",
                 login["email"].as_str().unwrap_or_default(),
                 login["password"].as_str().unwrap_or_default()
             ));

@@ -128,6 +128,7 @@ async fn the_credential_story_in_chromium() {
             b.fill("#name", "Story App").await?;
             b.click(r#"input[value="tn.crm.customers:r"]"#).await?;
             b.click(r#"input[value="tn.crm.customers:w"]"#).await?;
+            b.step("the developer submits the app").await;
             b.click("#create-app").await?;
             let key = b.text("#app-key").await?;
             let app_id = b.text("#app-id").await?;
@@ -135,6 +136,7 @@ async fn the_credential_story_in_chromium() {
             b.click(r#"button[data-copy="app-key"]"#).await?;
             let copied = b.text(r#"button[data-copy="app-key"]"#).await?;
             anyhow::ensure!(copied != "Copy", "the copy button did nothing");
+            b.step("the developer signs out").await;
             b.click("#sign-out").await?;
 
             b.step("a tenant admin connects the app").await;
@@ -149,6 +151,7 @@ async fn the_credential_story_in_chromium() {
             anyhow::ensure!(asked == "Story App", "looked up {asked}");
             b.find(r#"input[value="tn.crm.customers:w"]:checked"#)
                 .await?;
+            b.step("the admin accepts the scopes").await;
             b.click("#connect").await?;
             b.find("#notice").await?;
 
@@ -224,6 +227,7 @@ async fn the_credential_story_in_chromium() {
                     "a secret is in the audit log"
                 );
             }
+            b.step("the admin signs out").await;
             b.click("#sign-out").await?;
 
             b.step("the developer sees the tenant connected").await;
