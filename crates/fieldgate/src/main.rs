@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use fieldgate_server::{AppState, Config, app, demo, engine};
 use tracing_subscriber::EnvFilter;
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "fieldgate", version, about)]
 struct Cli {
@@ -24,6 +26,8 @@ struct Cli {
     /// address, to measure what the gateway costs.
     #[arg(long, global = true, hide = true)]
     bench_ungated: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    admin: cli::AdminArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,6 +53,8 @@ enum Command {
     },
     /// Print how many operations each module has and how many fieldgate serves.
     Catalog,
+    #[command(flatten)]
+    Admin(cli::AdminCommand),
 }
 
 fn main() -> Result<()> {
@@ -60,9 +66,19 @@ fn main() -> Result<()> {
     if let Some(url) = cli.database {
         config.database_url = Some(url);
     }
-    init_logging(&config);
+    // Operator commands print their results; only warnings belong beside them.
+    let quiet = matches!(cli.command, Command::Admin(_));
+    init_logging(&config, if quiet { "warn" } else { "info" });
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
+        Command::Admin(command) => {
+            // A refusal is the operator's to act on: its message and exit status 1, no trace.
+            if let Err(e) = runtime.block_on(cli::run(config, cli.admin, command)) {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Serve => runtime.block_on(serve(config, None, cli.bench_ungated)),
         Command::Demo {
             reset,
@@ -84,9 +100,9 @@ fn main() -> Result<()> {
     }
 }
 
-fn init_logging(config: &Config) {
+fn init_logging(config: &Config, default: &str) {
     let filter =
-        EnvFilter::try_from_env("FIELDGATE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+        EnvFilter::try_from_env("FIELDGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     // Colours only for a person at a terminal, not in files and log collectors.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
@@ -196,11 +212,17 @@ async fn shutdown_signal() {
 }
 
 async fn run_demo(
-    config: Config,
+    mut config: Config,
     reset: bool,
     request: DemoRequest,
     ungated: Option<std::net::SocketAddr>,
 ) -> Result<()> {
+    // The demo's admin API works out of the box: without a configured operator token it makes
+    // one, printed once with the other secrets.
+    if config.operator_token.is_none() && config.admin_listen.is_some() {
+        let token = fieldgate_server::crypto::random_string(40);
+        config.operator_token = Some(format!("fo1.{token}").into());
+    }
     // A shared PostgreSQL database is never reset from here; the demo refuses to create its
     // tenants twice there.
     let db = config.database_path();

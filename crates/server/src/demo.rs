@@ -81,12 +81,12 @@ pub async fn create(
 
     // People who sign in to the portal and the consoles; their passwords exist only in the
     // document returned here.
-    let mut logins = Vec::new();
+    let mut people = Vec::new();
     let password = random_string(20);
     let (developer, _) = control
         .sign_up_developer("Demo Developer", DEVELOPER_EMAIL, &password)
         .await?;
-    logins.push(json!({"role": "developer", "email": DEVELOPER_EMAIL, "password": password}));
+    people.push(json!({"role": "developer", "email": DEVELOPER_EMAIL, "password": password}));
     let app = control
         .create_app(developer.id, "Demo App", &scopes)
         .await?;
@@ -118,8 +118,9 @@ pub async fn create(
         control
             .create_tenant_admin(tenant, "Demo Tenant Admin", email, &password)
             .await?;
-        logins
-            .push(json!({"role": "admin", "tenant": tenant, "email": email, "password": password}));
+        people.push(json!({
+            "role": "tenantAdmin", "tenantId": tenant, "email": email, "password": password,
+        }));
     }
 
     let mut tenants = Vec::new();
@@ -152,7 +153,7 @@ pub async fn create(
         tenants.push(json!({"id": tenant, "name": name, "kind": kind, "credentials": credentials}));
     }
 
-    Ok(json!({
+    let mut doc = json!({
         "environments": environments(config),
         "appKey": app_key.expose_secret(),
         "tenants": tenants,
@@ -161,8 +162,13 @@ pub async fn create(
             "portal": format!("{}/portal", config.web_url),
             "console": format!("{}/console", config.web_url),
         },
-        "logins": logins,
-    }))
+        "people": people,
+    });
+    if let (Some(token), Some(addr)) = (&config.operator_token, config.admin_listen) {
+        doc["adminUrl"] = json!(format!("http://{addr}"));
+        doc["operatorToken"] = json!(token.expose_secret());
+    }
+    Ok(doc)
 }
 
 pub fn environments(config: &Config) -> Value {
@@ -207,8 +213,8 @@ pub fn describe(doc: &Value) -> String {
 
     if let Some(url) = doc["web"]["url"].as_str() {
         out.push_str(&format!("\n  web console {url} (passwords shown once):\n"));
-        for login in doc["logins"].as_array().into_iter().flatten() {
-            let (who, page) = match login["tenant"].as_i64() {
+        for login in doc["people"].as_array().into_iter().flatten() {
+            let (who, page) = match login["tenantId"].as_i64() {
                 Some(tenant) => (format!("admin of {tenant}"), "console"),
                 None => ("developer".to_string(), "portal"),
             };
@@ -234,6 +240,13 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
+    if let (Some(url), Some(token)) = (doc["adminUrl"].as_str(), doc["operatorToken"].as_str()) {
+        out.push_str(&format!(
+            "\nAdmin API {url} (operator token {token}); from another shell:\n\n  \
+             FIELDGATE_OPERATOR_TOKEN={token} fieldgate --admin-url {url} clients list --tenant {}\n",
+            doc["tenants"][0]["id"]
+        ));
+    }
     out.push_str(
         "\nThe secrets and passwords above are shown once; they are stored only as digests \
          and Argon2id hashes.\n",

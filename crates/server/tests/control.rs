@@ -317,3 +317,28 @@ async fn secrets_rotate_through_two_slots_and_disconnect_disables_clients() {
         .unwrap();
     assert_eq!(of_app.last().unwrap().action, "app.created");
 }
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_address() {
+    let f = fixture().await;
+    let c = f.control();
+    c.sign_up_developer("Dana", "dana@example.com", PASSWORD)
+        .await
+        .unwrap();
+    // Guessing across many emails from one address: 20 failures, then the address waits.
+    for n in 0..20 {
+        let email = format!("guess{n}@example.com");
+        assert!(matches!(
+            c.sign_in(&email, "wrong password!", "10.0.0.66").await,
+            Err(ControlError::BadCredentials)
+        ));
+    }
+    assert!(matches!(
+        c.sign_in("dana@example.com", PASSWORD, "10.0.0.66").await,
+        Err(ControlError::Throttled { .. })
+    ));
+    // Another address is not held back.
+    c.sign_in("dana@example.com", PASSWORD, "10.0.0.67")
+        .await
+        .unwrap();
+}

@@ -281,6 +281,28 @@ async fn three_nodes_share_tokens_revocations_and_rate_limits() {
         actor: Actor::operator(),
     };
     tokio::time::sleep(Duration::from_millis(1100)).await;
+
+    // A secret retired through node A: B refuses the tokens it obtained within a second,
+    // and takes those of the new secret, issued by C.
+    let added = control.add_secret(id).await.unwrap();
+    let new_secret = secrecy::ExposeSecret::expose_secret(&added.client_secret).to_string();
+    let t2 = token(&http, &nodes[2], id, &new_secret).await;
+    control
+        .retire_secret(id, fieldgate_store::SecretSlot::First)
+        .await
+        .unwrap();
+    let retired_at = Instant::now();
+    while list_status(&http, &nodes[1], &key, &t, tenant).await != 401 {
+        assert!(
+            retired_at.elapsed() < Duration::from_millis(1500),
+            "old token still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(list_status(&http, &nodes[1], &key, &t2, tenant).await, 200);
+    let t = t2;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+
     control.set_client_enabled(id, false).await.unwrap();
     let disabled_at = Instant::now();
     loop {

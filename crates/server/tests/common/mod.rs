@@ -16,6 +16,8 @@ pub struct TestApp {
 }
 
 pub const CUSTOMER: i64 = demo::CUSTOMER_TENANT;
+/// The operator token every test server's admin API takes.
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789abcdef";
 pub const SANDBOX: i64 = demo::SANDBOX_TENANT;
 
 /// Starts fieldgate on port 0 with the demo data at a small scale.
@@ -39,6 +41,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
     config.web_listen = Some("127.0.0.1:0".parse().unwrap());
     config.web_url = "http://127.0.0.1:0".into();
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.operator_token = Some(OPERATOR_TOKEN.to_string().into());
     adjust(&mut config);
 
     let (store, keys) = fieldgate_server::open(&config).await.unwrap();
@@ -87,16 +91,27 @@ impl TestApp {
 
     /// (email, password) of the demo's developer (`tenant` = `None`) or a tenant's admin.
     pub fn login(&self, tenant: Option<i64>) -> (String, String) {
-        let login = self.doc["logins"]
+        let login = self.doc["people"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|l| l["tenant"].as_i64() == tenant)
+            .find(|l| l["tenantId"].as_i64() == tenant)
             .unwrap();
         (
             login["email"].as_str().unwrap().into(),
             login["password"].as_str().unwrap().into(),
         )
+    }
+
+    pub fn admin_url(&self) -> String {
+        self.doc["adminUrl"].as_str().unwrap().to_string()
+    }
+
+    /// A request to the admin API with the operator token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.admin_url()))
+            .bearer_auth(OPERATOR_TOKEN)
     }
 
     pub fn app_key(&self) -> String {
