@@ -354,3 +354,65 @@ async fn cookies_and_headers_keep_the_session_to_this_site() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn sign_up_refuses_bad_input_and_floods() {
+    let app = common::spawn().await;
+    let mut visitor = Visitor::new(&app.web_url());
+    let short = [
+        ("name", "Short"),
+        ("email", "short@dev.test"),
+        ("password", "tiny"),
+    ];
+    let refused = visitor.submit("/sign-up", "/sign-up", &short).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("at least 10 characters"),
+        "{}",
+        refused.body
+    );
+    // What was typed (but the password) is kept for the next try.
+    assert!(refused.body.contains(r#"value="short@dev.test""#));
+    let taken = [
+        ("name", "Again"),
+        ("email", "Developer@Fieldgate.test"),
+        ("password", "a long enough password"),
+    ];
+    let refused = visitor.submit("/sign-up", "/sign-up", &taken).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body.contains("already exists"), "{}", refused.body);
+
+    // Past a few attempts a minute from one address, sign-up waits.
+    let mut last = StatusCode::OK;
+    for n in 0..6 {
+        let email = format!("flood{n}@dev.test");
+        let form = [
+            ("name", "Flood"),
+            ("email", email.as_str()),
+            ("password", "tiny"),
+        ];
+        last = visitor.submit("/sign-up", "/sign-up", &form).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_pages_answer_with_the_sites_own_pages() {
+    let app = common::spawn().await;
+    let (email, password) = developer(&app);
+    let mut dev = Visitor::new(&app.web_url());
+    dev.sign_in(&email, &password).await;
+    for path in ["/portal/apps/abc", "/portal/apps/999999", "/nowhere"] {
+        let page = dev.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            page.body.contains("<h1>Not found</h1>"),
+            "{path}: {}",
+            page.body
+        );
+    }
+    let home = dev.get("/").await;
+    assert_eq!(home.location.as_deref(), Some("/portal"));
+    app.stop().await;
+}

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 
 use super::audit::{self, AuditView, Period};
 use super::form::FormData;
-use super::page::{Chrome, PageError, form_error, render, when};
+use super::page::{Chrome, PageError, PagePath, form_error, render, when};
 use super::scopes::{ScopeModule, grid};
 use super::session::Admin;
 use super::{WebState, notice};
@@ -274,7 +274,7 @@ fn environment(text: &str) -> Result<Environment, PageError> {
 async fn issue_client(
     State(state): State<WebState>,
     admin: Admin,
-    Path((app_id, env)): Path<(i64, String)>,
+    PagePath((app_id, env)): PagePath<(i64, String)>,
 ) -> Result<Response, PageError> {
     let environment = environment(&env)?;
     let control = admin.me.control(&state);
@@ -305,7 +305,7 @@ async fn issue_client(
 async fn disconnect(
     State(state): State<WebState>,
     admin: Admin,
-    Path((app_id, env)): Path<(i64, String)>,
+    PagePath((app_id, env)): PagePath<(i64, String)>,
 ) -> Result<Response, PageError> {
     let environment = environment(&env)?;
     let control = admin.me.control(&state);
@@ -339,7 +339,7 @@ async fn set_enabled(
 async fn enable(
     State(state): State<WebState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     set_enabled(&state, &admin, &id, true).await
 }
@@ -347,7 +347,7 @@ async fn enable(
 async fn disable(
     State(state): State<WebState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     set_enabled(&state, &admin, &id, false).await
 }
@@ -356,7 +356,7 @@ async fn disable(
 async fn add_secret(
     State(state): State<WebState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<String>,
 ) -> Result<Response, PageError> {
     let control = admin.me.control(&state);
     let client = control.client_of_tenant(admin.tenant.id, &id).await?;
@@ -379,7 +379,7 @@ async fn add_secret(
 async fn retire_secret(
     State(state): State<WebState>,
     admin: Admin,
-    Path((id, slot)): Path<(String, u8)>,
+    PagePath((id, slot)): PagePath<(String, u8)>,
 ) -> Result<Response, PageError> {
     let slot = SecretSlot::from_number(slot).ok_or(PageError::NotFound)?;
     let control = admin.me.control(&state);

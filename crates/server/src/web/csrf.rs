@@ -1,8 +1,8 @@
 //! CSRF tokens: every form carries one derived from the browser's own cookie with a key only
 //! the server holds, and every state-changing request must send it back.
 //!
-//! Signed-in forms use the session cookie; the sign-in and sign-up forms, before any session
-//! exists, use a random visitor cookie. Another site can make a browser send these cookies
+//! Signed-in forms use the control plane's token of the session cookie; the sign-in and
+//! sign-up forms, before any session exists, one derived from a random visitor cookie. Another site can make a browser send these cookies
 //! (SameSite=Lax already stops most such posts) but cannot read them or the pages, so it cannot
 //! know the token.
 
@@ -19,6 +19,7 @@ use super::form::FormData;
 use super::page::PageError;
 use super::session::{SESSION_COOKIE, VISITOR_COOKIE, cookie};
 use super::{FORM_BODY_LIMIT, WebState};
+use crate::control::Actor;
 use crate::crypto::Keys;
 
 /// The form field that carries the token.
@@ -26,11 +27,6 @@ pub const FIELD: &str = "csrf";
 
 /// Paths whose forms are posted before anyone is signed in.
 const SIGNED_OUT_FORMS: [&str; 2] = ["/sign-in", "/sign-up"];
-
-/// The token for forms shown inside a session.
-pub fn for_session(keys: &Keys, session_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(keys.digest("web-csrf-session", session_token))
-}
 
 /// The token for the sign-in and sign-up forms, bound to the visitor cookie.
 pub fn for_visitor(keys: &Keys, visitor: &str) -> String {
@@ -67,7 +63,7 @@ pub async fn guard(State(state): State<WebState>, req: Request, next: Next) -> R
 
     let keys = &state.app.keys;
     let by_session = cookie(&parts.headers, SESSION_COOKIE)
-        .is_some_and(|token| same(sent, &for_session(keys, &token)));
+        .is_some_and(|token| state.control(Actor::operator()).csrf_matches(&token, sent));
     let by_visitor = SIGNED_OUT_FORMS.contains(&parts.uri.path())
         && cookie(&parts.headers, VISITOR_COOKIE)
             .is_some_and(|visitor| same(sent, &for_visitor(keys, &visitor)));
@@ -86,13 +82,14 @@ mod tests {
     use secrecy::SecretString;
 
     #[test]
-    fn tokens_depend_on_the_cookie_and_the_kind() {
+    fn visitor_tokens_depend_on_the_cookie_and_the_key() {
         let keys = Keys::from_master(&SecretString::from("k".repeat(32))).unwrap();
-        let a = for_session(&keys, "session-a");
-        assert_eq!(a, for_session(&keys, "session-a"));
-        assert_ne!(a, for_session(&keys, "session-b"));
-        assert_ne!(a, for_visitor(&keys, "session-a"));
-        assert!(same(&a, &for_session(&keys, "session-a")));
+        let other = Keys::from_master(&SecretString::from("j".repeat(32))).unwrap();
+        let a = for_visitor(&keys, "visitor-a");
+        assert_eq!(a, for_visitor(&keys, "visitor-a"));
+        assert_ne!(a, for_visitor(&keys, "visitor-b"));
+        assert_ne!(a, for_visitor(&other, "visitor-a"));
+        assert!(same(&a, &for_visitor(&keys, "visitor-a")));
         assert!(!same(&a, ""));
     }
 }

@@ -1,6 +1,8 @@
 //! Rendering pages, and the pages shown when a request cannot be served.
 
 use askama::Template;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
@@ -164,6 +166,25 @@ fn sentence(text: &str) -> String {
         out.push('.');
     }
     out
+}
+
+/// Path parameters of a page. One that does not parse (`/portal/apps/abc`) names a page that
+/// does not exist, so it gets the 404 page rather than the framework's plain-text 400.
+pub struct PagePath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PagePath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, PageError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(PagePath(value)),
+            Err(_) => Err(PageError::NotFound),
+        }
+    }
 }
 
 /// Formats microseconds since the epoch for people: `2026-01-31 08:00 UTC`.

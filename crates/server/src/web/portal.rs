@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 
 use super::audit::{self, AuditView, Period};
 use super::form::FormData;
-use super::page::{Chrome, PageError, form_error, render, when};
+use super::page::{Chrome, PageError, PagePath, form_error, render, when};
 use super::scopes::{ScopeModule, grid};
 use super::session::Developer;
 use super::{WebState, notice};
@@ -167,7 +167,7 @@ struct AppPage<'a> {
 async fn app_page(
     State(state): State<WebState>,
     dev: Developer,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let control = dev.me.control(&state);
@@ -239,7 +239,7 @@ async fn app_view(
 async fn regenerate_key(
     State(state): State<WebState>,
     dev: Developer,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     form: FormData,
 ) -> Result<Response, PageError> {
     let control = dev.me.control(&state);
@@ -285,7 +285,7 @@ struct AuditPage {
 async fn app_audit(
     State(state): State<WebState>,
     dev: Developer,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let control = dev.me.control(&state);

@@ -86,7 +86,7 @@ impl SignedIn {
             section,
             user: Some(format!("{} ({})", self.user.name, self.user.email)),
             tenant: None,
-            csrf: super::csrf::for_session(&state.app.keys, &self.token),
+            csrf: state.control(Actor::operator()).csrf_token(&self.token),
         }
     }
 

@@ -19,6 +19,9 @@ use crate::control::{Actor, ControlError, SESSION_TTL};
 /// The shortest password sign-up accepts (the control plane enforces it; the form says it).
 pub const MIN_PASSWORD: usize = 10;
 
+/// Sign-ups accepted per source address per minute.
+const SIGN_UPS_PER_MINUTE: u32 = 5;
+
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignInPage {
@@ -196,6 +199,18 @@ pub async fn sign_up(
     let (name, email) = (form.text("name"), form.text("email"));
     let password = form.get("password").unwrap_or_default();
     let address = session::source_address(&state, &parts);
+    // Each sign-up costs an Argon2id hash and creates an account: a few per minute per address
+    // are plenty for people.
+    let key = format!("fg:signup:a:{address}");
+    if let Err(wait_ms) = state
+        .app
+        .store
+        .rate_hit(&key, SIGN_UPS_PER_MINUTE, 60_000)
+        .await
+        .map_err(|e| PageError::from(ControlError::from(e)))?
+    {
+        return Err(PageError::TooMany((wait_ms.max(1) as u64).div_ceil(1000)));
+    }
     let actor = Actor {
         name: "self-sign-up".into(),
         address: Some(address.clone()),

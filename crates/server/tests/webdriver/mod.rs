@@ -159,12 +159,12 @@ impl Browser {
         Ok(())
     }
 
-    /// The element with this CSS selector, waiting up to five seconds for it to appear.
+    /// The element with this CSS selector, waiting up to ten seconds for it to appear.
     pub async fn find(&self, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
         let found = self
             .client
             .wait()
-            .at_most(Duration::from_secs(5))
+            .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
             .await
             .map_err(|e| anyhow::anyhow!("no element `{css}` on the page: {e}"))?;
@@ -179,9 +179,9 @@ impl Browser {
         Ok(self.client.current_url().await?.path().to_string())
     }
 
-    /// Waits up to five seconds for the browser to arrive at `path`.
+    /// Waits up to ten seconds for the browser to arrive at `path`.
     pub async fn arrive(&self, path: &str) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let now = self.path().await?;
             if now == path {
