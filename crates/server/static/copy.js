@@ -1,3 +1,5 @@
+// The only script the pages run, served from the binary.
+//
 // Copy buttons: <button data-copy="ID"> copies the text of the element with that id. Where the
 // clipboard is not available, the text is selected so Ctrl+C copies it.
 document.addEventListener("click", (event) => {
@@ -19,4 +21,10 @@ document.addEventListener("click", (event) => {
   } else {
     select();
   }
+});
+
+// Forms that undo something a tenant relies on ask first: <form data-confirm="...">.
+document.addEventListener("submit", (event) => {
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
 });

@@ -189,8 +189,7 @@ async fn the_credential_story_in_chromium() {
 
             b.step("the admin adds a second secret; both work").await;
             b.click(&format!("{row} button.add-secret")).await?;
-            let second_secret = b.text("#issued-secret").await?;
-            anyhow::ensure!(second_secret != first_secret);
+            let second_secret = b.wait_text("#issued-secret", |t| t != first_secret).await?;
             let old_token = api.works(&client_id, &first_secret).await?;
             api.works(&client_id, &second_secret).await?;
 
@@ -198,7 +197,7 @@ async fn the_credential_story_in_chromium() {
                 .await;
             b.click(&format!(r#"{row} li.slot[data-slot="1"] button.retire"#))
                 .await?;
-            b.find("#notice").await?;
+            b.wait_text("#notice", |t| t.contains("retired")).await?;
             let (status, _) = api.token(&client_id, &first_secret).await;
             anyhow::ensure!(
                 status == 401 || status == 400,
@@ -227,6 +226,16 @@ async fn the_credential_story_in_chromium() {
                     "a secret is in the audit log"
                 );
             }
+            b.step("disconnecting asks first; dismissing keeps the connection")
+                .await;
+            b.goto(&format!("{web}/console")).await?;
+            b.click(&format!("{connection} button.disconnect")).await?;
+            let question = b.client.get_alert_text().await?;
+            anyhow::ensure!(question.contains("Story App"), "asked: {question}");
+            b.client.dismiss_alert().await?;
+            b.find(&connection).await?;
+            api.works(&client_id, &second_secret).await?;
+
             b.step("the admin signs out").await;
             b.click("#sign-out").await?;
 

@@ -175,6 +175,25 @@ impl Browser {
         Ok(self.find(css).await?.text().await?.trim().to_string())
     }
 
+    /// Waits up to ten seconds for the element's text to satisfy `ok` (a page replacing one
+    /// that had the same element), and returns it.
+    pub async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> anyhow::Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(found) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = found.text().await
+                && ok(text.trim())
+            {
+                return Ok(text.trim().to_string());
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "`{css}` never showed the text awaited"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn path(&self) -> anyhow::Result<String> {
         Ok(self.client.current_url().await?.path().to_string())
     }
