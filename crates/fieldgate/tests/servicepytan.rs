@@ -69,6 +69,7 @@ fn servicepytan_reads_both_environments() {
         ("FIELDGATE_OPS_LISTEN", "127.0.0.1:0"),
         ("FIELDGATE_WEB_LISTEN", "127.0.0.1:0"),
         ("FIELDGATE_WEB_URL", "http://127.0.0.1:0"),
+        ("FIELDGATE_ADMIN_LISTEN", "127.0.0.1:0"),
     ] {
         command.env(name, value);
     }

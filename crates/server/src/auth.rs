@@ -419,23 +419,12 @@ async fn authenticate(
         ));
     }
     // The token request needs no app key, but one that is sent must be live and the app's.
-    if let Some(app_key) = app_key {
-        let digest = state.app.keys.digest(APP_KEY_PURPOSE, app_key);
-        let key = store.app_key(&digest).await.map_err(internal)?;
-        let now_us = chrono::Utc::now().timestamp_micros();
-        let why = match key {
-            None => Some("the ST-App-Key is not a valid app key"),
-            Some(k) if k.app_id != client.app_id => {
-                Some("the ST-App-Key belongs to a different app than this client")
-            }
-            Some(k) if k.expires_us.is_some_and(|t| t <= now_us) => {
-                Some("the ST-App-Key has expired; use the app's current key")
-            }
-            Some(_) => None,
-        };
-        if let Some(why) = why {
-            return Err(OAuthError::invalid_client(c.basic, why));
-        }
+    if let Some(app_key) = app_key
+        && let Some(why) = app_key_refusal(state, app_key, client.app_id)
+            .await
+            .map_err(internal)?
+    {
+        return Err(OAuthError::invalid_client(c.basic, why));
     }
     let asked: HashSet<&str> = grant.app_scopes.iter().map(String::as_str).collect();
     let granted: Vec<String> = connection_scopes
@@ -473,6 +462,27 @@ async fn authenticate(
         iat: now,
         exp: now + state.app.config.token_ttl_secs as i64,
         sv: Some(secret_set_us),
+    })
+}
+
+/// Why an app key sent with a token request is refused, if it is.
+async fn app_key_refusal(
+    state: &AuthState,
+    app_key: &str,
+    app_id: i64,
+) -> Result<Option<&'static str>, fieldgate_store::StoreError> {
+    let digest = state.app.keys.digest(APP_KEY_PURPOSE, app_key);
+    let key = state.app.store.app_key(&digest).await?;
+    let now_us = chrono::Utc::now().timestamp_micros();
+    Ok(match key {
+        None => Some("the ST-App-Key is not a valid app key"),
+        Some(k) if k.app_id != app_id => {
+            Some("the ST-App-Key belongs to a different app than this client")
+        }
+        Some(k) if k.expires_us.is_some_and(|t| t <= now_us) => {
+            Some("the ST-App-Key has expired; use the app's current key")
+        }
+        Some(_) => None,
     })
 }
 

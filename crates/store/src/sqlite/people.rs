@@ -112,14 +112,15 @@ pub(super) async fn session_user(
     digest: &[u8],
     now_us: i64,
 ) -> Result<Option<UserRecord>> {
-    // From the writer, so a session created a moment ago on this node is found at once.
+    // From the readers: every page of the portal and console asks, and a committed session is
+    // visible to the next read in WAL mode.
     let row = sqlx::query(
         "SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.digest = ? AND s.expires_us > ?",
     )
     .bind(digest)
     .bind(now_us)
-    .fetch_optional(&s.writer)
+    .fetch_optional(&s.readers)
     .await?;
     Ok(row.as_ref().map(user_from))
 }
