@@ -207,3 +207,67 @@ async fn disconnecting_an_app_stops_its_clients() {
     assert_eq!(again.status, StatusCode::NOT_FOUND);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_tenant_grants_only_the_scopes_it_ticks() {
+    let app = common::spawn().await;
+    let (email, password) = app.login(Some(common::SANDBOX));
+    let mut admin = Visitor::new(&app.web_url());
+    admin.sign_in(&email, &password).await;
+
+    // The sandbox is integration only: production is not offered, and refused if sent.
+    let offer = admin.get("/console/connect?app=1").await;
+    assert!(offer.body.contains(r#"<option value="integration">"#));
+    assert!(!offer.body.contains(r#"<option value="production">"#));
+    let production = [
+        ("app", "1"),
+        ("environment", "production"),
+        ("scope", "tn.crm.customers:r"),
+    ];
+    let refused = admin
+        .submit(
+            "/console/connect?app=1",
+            "/console/connections",
+            &production,
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body.contains("integration only"),
+        "{}",
+        refused.body
+    );
+    let nothing = [("app", "1"), ("environment", "integration")];
+    let refused = admin
+        .submit("/console/connect?app=1", "/console/connections", &nothing)
+        .await;
+    assert!(refused.body.contains("Tick at least one scope"));
+
+    // Granting one scope of the app's many: its tokens carry just that one.
+    let one = [
+        ("app", "1"),
+        ("environment", "integration"),
+        ("scope", "tn.crm.customers:r"),
+    ];
+    let done = admin
+        .submit("/console/connect?app=1", "/console/connections", &one)
+        .await;
+    assert_eq!(done.location.as_deref(), Some("/console?done=connected"));
+    let (id, secret) = app.credentials(common::SANDBOX, "integration");
+    let body: serde_json::Value = app
+        .http
+        .post(format!("{}/connect/token", app.auth_url("integration")))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["scope"], "tn.crm.customers:r", "{body}");
+    app.stop().await;
+}
