@@ -412,6 +412,19 @@ async fn unknown_pages_answer_with_the_sites_own_pages() {
             page.body
         );
     }
+    for path in [
+        "/sign-out",
+        "/portal/apps/1/keys",
+        "/console/clients/x/disable",
+    ] {
+        let page = dev.get(path).await;
+        assert_eq!(page.status, StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert!(
+            page.body.contains("<h1>Not allowed</h1>"),
+            "{path}: {}",
+            page.body
+        );
+    }
     let home = dev.get("/").await;
     assert_eq!(home.location.as_deref(), Some("/portal"));
     app.stop().await;
