@@ -29,11 +29,11 @@ export FIELDGATE_PRODUCTION__API_URL=https://api.fieldgate.test
 export FIELDGATE_INTEGRATION__AUTH_URL=https://auth-integration.fieldgate.test
 export FIELDGATE_INTEGRATION__API_URL=https://api-integration.fieldgate.test
 
-# Node n listens on 7n01..7n04 and 7n09 (operators).
+# Node n listens on 7n01..7n04, 7n08 (web console) and 7n09 (operators).
 node_env() {
     echo "FIELDGATE_INTEGRATION__AUTH_LISTEN=127.0.0.1:7${1}01 FIELDGATE_INTEGRATION__API_LISTEN=127.0.0.1:7${1}02" \
          "FIELDGATE_PRODUCTION__AUTH_LISTEN=127.0.0.1:7${1}03 FIELDGATE_PRODUCTION__API_LISTEN=127.0.0.1:7${1}04" \
-         "FIELDGATE_OPS_LISTEN=127.0.0.1:7${1}09"
+         "FIELDGATE_WEB_LISTEN=127.0.0.1:7${1}08 FIELDGATE_OPS_LISTEN=127.0.0.1:7${1}09"
 }
 wait_ready() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:7${1}09/readyz" >/dev/null && return; sleep 0.2; done; exit 1; }
 

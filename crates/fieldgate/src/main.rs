@@ -180,6 +180,9 @@ async fn serve(
         let c = state.config.env(env);
         tracing::info!(%env, auth = %c.auth_url, api = %c.api_url, "listening");
     }
+    if state.config.web_listen.is_some() {
+        tracing::info!(web = %state.config.web_url, "developer portal and tenant console listening");
+    }
     if let Some(banner) = banner {
         println!("{banner}");
     }

@@ -44,7 +44,9 @@ impl Env {
                 "FIELDGATE_PRODUCTION__AUTH_URL",
                 format!("http://127.0.0.1:{}", self.auth),
             )
-            .env("FIELDGATE_OPS_LISTEN", "127.0.0.1:0");
+            .env("FIELDGATE_OPS_LISTEN", "127.0.0.1:0")
+            .env("FIELDGATE_WEB_LISTEN", "127.0.0.1:0")
+            .env("FIELDGATE_WEB_URL", "http://127.0.0.1:0");
         for (key, value) in [
             ("INTEGRATION__AUTH", "127.0.0.1:0"),
             ("INTEGRATION__API", "127.0.0.1:0"),

@@ -67,6 +67,8 @@ fn servicepytan_reads_both_environments() {
         ("FIELDGATE_PRODUCTION__API_URL", "http://127.0.0.1:0"),
         ("FIELDGATE_EXPORT_PAGE_SIZE", "50"),
         ("FIELDGATE_OPS_LISTEN", "127.0.0.1:0"),
+        ("FIELDGATE_WEB_LISTEN", "127.0.0.1:0"),
+        ("FIELDGATE_WEB_URL", "http://127.0.0.1:0"),
         ("FIELDGATE_ADMIN_LISTEN", "127.0.0.1:0"),
     ] {
         command.env(name, value);

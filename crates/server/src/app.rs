@@ -1,5 +1,6 @@
-//! Listeners: an auth host and an API host per environment. Hosts configured on the same
-//! address share one listener and are told apart by the `Host` header.
+//! Listeners: an auth host and an API host per environment, the operator listener and the web
+//! pages. Hosts configured on the same address share one listener and are told apart by the
+//! `Host` header.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ pub struct Listeners {
     bound: BTreeMap<SocketAddr, TcpListener>,
     ops_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
+    web_addr: Option<SocketAddr>,
 }
 
 /// Binds every configured address once. A public URL whose port is 0 takes the bound port.
@@ -73,10 +75,12 @@ pub async fn bind(config: &mut Config) -> std::io::Result<Listeners> {
         bound.insert(*addr, listener);
     }
     let admin_addr = bind_admin(config, &mut bound).await?;
+    let web_addr = bind_web(config, &mut bound, admin_addr).await?;
     Ok(Listeners {
         bound,
         ops_addr,
         admin_addr,
+        web_addr,
     })
 }
 
@@ -113,6 +117,41 @@ async fn bind_admin(
     Ok(Some(*addr))
 }
 
+/// The portal and console may share an API host's listener (told apart by `Host`) or have
+/// their own.
+async fn bind_web(
+    config: &mut Config,
+    bound: &mut BTreeMap<SocketAddr, TcpListener>,
+    admin_addr: Option<SocketAddr>,
+) -> std::io::Result<Option<SocketAddr>> {
+    let Some(addr) = config.web_listen.as_mut() else {
+        return Ok(None);
+    };
+    if admin_addr == Some(*addr) {
+        return Err(std::io::Error::other(format!(
+            "the web console cannot share {addr} with the admin API (set FIELDGATE_WEB_LISTEN)"
+        )));
+    }
+    let requested = *addr;
+    if !bound.contains_key(addr) {
+        let listener = TcpListener::bind(*addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen on {addr} for the web console ({e}); set \
+                     FIELDGATE_WEB_LISTEN and FIELDGATE_WEB_URL to use another address"
+                ),
+            )
+        })?;
+        *addr = listener.local_addr()?;
+        bound.insert(*addr, listener);
+    }
+    if requested.port() == 0 && config.web_url.ends_with(":0") {
+        config.web_url = format!("{}{}", config.web_url.trim_end_matches('0'), addr.port());
+    }
+    Ok(Some(*addr))
+}
+
 /// One environment's two routers.
 pub fn routers(state: &Arc<AppState>, environment: Environment, gateway: bool) -> (Router, Router) {
     let env = state.env(environment).clone();
@@ -133,6 +172,20 @@ pub fn routers(state: &Arc<AppState>, environment: Environment, gateway: bool) -
 fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     normal_host(rest.split('/').next().unwrap_or_default())
+}
+
+/// Whether a URL names this machine (`127.x`, `localhost` or `[::1]`), where plain http never
+/// leaves the host.
+pub fn is_loopback_url(url: &str) -> bool {
+    let authority = authority(url);
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn normal_host(host: &str) -> String {
@@ -231,6 +284,12 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
             .entry(admin)
             .or_default()
             .push((String::new(), crate::admin::router(state.admin())));
+    }
+    if let Some(web) = listeners.web_addr {
+        per_addr.entry(web).or_default().push((
+            authority(&state.config.web_url),
+            crate::web::router(state.clone()),
+        ));
     }
 
     let (stop, stopped) = watch::channel(false);

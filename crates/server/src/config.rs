@@ -48,6 +48,12 @@ pub struct Config {
     /// characters. Without it the admin API does not start.
     #[serde(default, skip_serializing)]
     pub operator_token: Option<SecretString>,
+    /// The developer portal and tenant console; `None` serves no web pages.
+    #[serde(default)]
+    pub web_listen: Option<SocketAddr>,
+    /// Where browsers reach the portal and console. An `https` URL makes the session cookies
+    /// `Secure`; plain `http` is meant for loopback only.
+    pub web_url: String,
 }
 
 /// The two listeners of one environment and the public URLs clients reach them at.
@@ -87,6 +93,8 @@ impl Default for Config {
             ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7300))),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7310))),
             operator_token: None,
+            web_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7400))),
+            web_url: "http://127.0.0.1:7400".into(),
         }
     }
 }
@@ -119,6 +127,13 @@ impl Config {
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("fieldgate.db")
     }
+
+    /// Whether browsers reach the web pages over TLS, so cookies can be marked `Secure`.
+    pub fn web_is_https(&self) -> bool {
+        self.web_url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +155,8 @@ mod tests {
             assert_eq!(config.export_page_size, 7);
             assert_eq!(config.production.api_url, "http://api.example:9");
             assert_eq!(config.integration.auth_url, "http://127.0.0.1:7101");
+            assert_eq!(config.web_url, "http://127.0.0.1:7400");
+            assert!(!config.web_is_https());
             assert_eq!(config.master_key.unwrap().expose_secret().len(), 40);
             Ok(())
         });

@@ -8,11 +8,16 @@ use serde_json::{Map, Value, json};
 
 use crate::config::Config;
 use crate::control::{Actor, Control};
-use crate::crypto::Keys;
+use crate::crypto::{Keys, random_string};
 
 /// The customer tenant's id is past 2^31, as real tenant ids are.
 pub const CUSTOMER_TENANT: i64 = 3_141_592_653;
 pub const SANDBOX_TENANT: i64 = 2_718_281_828;
+
+/// Who signs in to the demo's portal and consoles.
+pub const DEVELOPER_EMAIL: &str = "developer@fieldgate.test";
+pub const CUSTOMER_ADMIN: &str = "admin@acme.fieldgate.test";
+pub const SANDBOX_ADMIN: &str = "admin@sandbox.fieldgate.test";
 
 /// Seeds of the sample data: the customer's "production" data and the standard sandbox data.
 const CUSTOMER_SEED: u64 = 20_240_101;
@@ -74,16 +79,14 @@ pub async fn create(
     };
     let scopes = Catalog::get().all_scopes();
 
-    // People who can sign in to the portal and the customer's console, with fresh passwords.
-    let developer_password = crate::crypto::random_string(16);
-    let admin_password = crate::crypto::random_string(16);
+    // People who sign in to the portal and the consoles; their passwords exist only in the
+    // document returned here.
+    let mut people = Vec::new();
+    let password = random_string(20);
     let (developer, _) = control
-        .sign_up_developer(
-            "Demo Developer",
-            "developer@fieldgate.test",
-            &developer_password,
-        )
+        .sign_up_developer("Demo Developer", DEVELOPER_EMAIL, &password)
         .await?;
+    people.push(json!({"role": "developer", "email": DEVELOPER_EMAIL, "password": password}));
     let app = control
         .create_app(developer.id, "Demo App", &scopes)
         .await?;
@@ -100,21 +103,25 @@ pub async fn create(
         )
         .await?;
 
-    control
-        .create_tenant_admin(
-            CUSTOMER_TENANT,
-            "Acme Admin",
-            "admin@acme.fieldgate.test",
-            &admin_password,
-        )
-        .await?;
-
     let production = Dataset::new(Environment::Production, CUSTOMER_TENANT);
     let copied = Dataset::new(Environment::Integration, CUSTOMER_TENANT);
     let sandbox = Dataset::new(Environment::Integration, SANDBOX_TENANT);
     seed(store, production, CUSTOMER_SEED, options.scale).await?;
     store.copy_dataset(production, copied).await?;
     seed(store, sandbox, STANDARD_SEED, options.scale).await?;
+
+    for (tenant, email) in [
+        (CUSTOMER_TENANT, CUSTOMER_ADMIN),
+        (SANDBOX_TENANT, SANDBOX_ADMIN),
+    ] {
+        let password = random_string(20);
+        control
+            .create_tenant_admin(tenant, "Demo Tenant Admin", email, &password)
+            .await?;
+        people.push(json!({
+            "role": "tenantAdmin", "tenantId": tenant, "email": email, "password": password,
+        }));
+    }
 
     let mut tenants = Vec::new();
     for (tenant, name, kind, envs) in [
@@ -150,11 +157,12 @@ pub async fn create(
         "environments": environments(config),
         "appKey": app_key.expose_secret(),
         "tenants": tenants,
-        "people": [
-            {"role": "developer", "email": "developer@fieldgate.test", "password": developer_password},
-            {"role": "tenantAdmin", "tenantId": CUSTOMER_TENANT, "email": "admin@acme.fieldgate.test",
-             "password": admin_password},
-        ],
+        "web": {
+            "url": config.web_url,
+            "portal": format!("{}/portal", config.web_url),
+            "console": format!("{}/console", config.web_url),
+        },
+        "people": people,
     });
     if let (Some(token), Some(addr)) = (&config.operator_token, config.admin_listen) {
         doc["adminUrl"] = json!(format!("http://{addr}"));
@@ -203,6 +211,21 @@ pub fn describe(doc: &Value) -> String {
         }
     }
 
+    if let Some(url) = doc["web"]["url"].as_str() {
+        out.push_str(&format!("\n  web console {url} (passwords shown once):\n"));
+        for login in doc["people"].as_array().into_iter().flatten() {
+            let (who, page) = match login["tenantId"].as_i64() {
+                Some(tenant) => (format!("admin of {tenant}"), "console"),
+                None => ("developer".to_string(), "portal"),
+            };
+            out.push_str(&format!(
+                "    {who:<20} {url}/{page:<8} {}  password {}\n",
+                login["email"].as_str().unwrap_or_default(),
+                login["password"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+
     let tenant = &doc["tenants"][0];
     let c = &tenant["credentials"]["integration"];
     out.push_str(&format!(
@@ -217,17 +240,6 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
-    for person in doc["people"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "\n  sign-in ({}): {}  password {}",
-            person["role"].as_str().unwrap_or_default(),
-            person["email"].as_str().unwrap_or_default(),
-            person["password"].as_str().unwrap_or_default()
-        ));
-    }
-    if doc["people"].is_array() {
-        out.push('\n');
-    }
     if let (Some(url), Some(token)) = (doc["adminUrl"].as_str(), doc["operatorToken"].as_str()) {
         out.push_str(&format!(
             "\nAdmin API {url} (operator token {token}); from another shell:\n\n  \
@@ -235,6 +247,9 @@ pub fn describe(doc: &Value) -> String {
             doc["tenants"][0]["id"]
         ));
     }
-    out.push_str("\nThe secrets above are shown once; they are stored only as digests.\n");
+    out.push_str(
+        "\nThe secrets and passwords above are shown once; they are stored only as digests \
+         and Argon2id hashes.\n",
+    );
     out
 }

@@ -17,6 +17,7 @@ pub mod limits;
 pub mod openapi;
 pub mod ops;
 pub mod state;
+pub mod web;
 
 use std::sync::Arc;
 

@@ -126,6 +126,8 @@ fn node_config(database_url: &str, redis_port: u16) -> Config {
                 .into(),
         ),
         ops_listen: Some("127.0.0.1:0".parse().unwrap()),
+        web_listen: Some("127.0.0.1:0".parse().unwrap()),
+        web_url: "https://console.fieldgate.test".into(),
         ..Config::default()
     };
     for (env, name) in [

@@ -39,6 +39,8 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     }
     config.export_page_size = 100;
     config.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.web_listen = Some("127.0.0.1:0".parse().unwrap());
+    config.web_url = "http://127.0.0.1:0".into();
     config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
     config.operator_token = Some(OPERATOR_TOKEN.to_string().into());
     adjust(&mut config);
@@ -80,6 +82,25 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// Where the portal and console answer.
+    pub fn web_url(&self) -> String {
+        self.state.config.web_url.clone()
+    }
+
+    /// (email, password) of the demo's developer (`tenant` = `None`) or a tenant's admin.
+    pub fn login(&self, tenant: Option<i64>) -> (String, String) {
+        let login = self.doc["people"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["tenantId"].as_i64() == tenant)
+            .unwrap();
+        (
+            login["email"].as_str().unwrap().into(),
+            login["password"].as_str().unwrap().into(),
+        )
     }
 
     pub fn admin_url(&self) -> String {
