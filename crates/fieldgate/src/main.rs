@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 use fieldgate_server::{AppState, Config, app, demo, engine};
 use tracing_subscriber::EnvFilter;
 
+mod ops;
+
 #[derive(Parser)]
 #[command(name = "fieldgate", version, about)]
 struct Cli {
@@ -49,6 +51,25 @@ enum Command {
     },
     /// Print how many operations each module has and how many fieldgate serves.
     Catalog,
+    /// Fill a dataset with generated sample data around N customers (replacing what it held).
+    Seed {
+        /// `production` or `integration`.
+        #[arg(long)]
+        env: String,
+        /// The tenant; a customer tenant is created if it does not exist.
+        #[arg(long)]
+        tenant: i64,
+        /// Customers; locations, contacts, jobs, appointments, invoices and payments follow.
+        #[arg(long, default_value_t = 1000)]
+        scale: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Refresh integration copies and show or change their settings.
+    Refresh {
+        #[command(subcommand)]
+        action: ops::RefreshAction,
+    },
 }
 
 fn main() -> Result<()> {
@@ -81,6 +102,13 @@ fn main() -> Result<()> {
             print_catalog();
             Ok(())
         }
+        Command::Seed {
+            env,
+            tenant,
+            scale,
+            seed,
+        } => runtime.block_on(ops::seed(config, &env, tenant, scale, seed)),
+        Command::Refresh { action } => runtime.block_on(ops::refresh(config, action)),
     }
 }
 

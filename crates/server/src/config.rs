@@ -41,6 +41,9 @@ pub struct Config {
     /// checks, on every host.
     #[serde(default)]
     pub ops_listen: Option<SocketAddr>,
+    /// Refreshes of integration copies.
+    #[serde(default)]
+    pub refresh: crate::refresh::RefreshConfig,
 }
 
 /// The two listeners of one environment and the public URLs clients reach them at.
@@ -78,6 +81,7 @@ impl Default for Config {
             log_format: "text".into(),
             limits: crate::limits::LimitConfig::default(),
             ops_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7300))),
+            refresh: crate::refresh::RefreshConfig::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod keys;
 pub mod limits;
 pub mod openapi;
 pub mod ops;
+pub mod refresh;
 pub mod state;
 
 use std::sync::Arc;

@@ -64,6 +64,8 @@ pub(super) struct DataFiles {
     /// Held while the served generation is read and installed, so a switch cannot be undone
     /// by a reader that read the pointer just before it.
     switching: tokio::sync::Mutex<()>,
+    /// The bulk connection of the staged generation being filled, kept between calls.
+    bulk: tokio::sync::Mutex<Option<(Staged, sqlx::SqliteConnection)>>,
 }
 
 /// Options of a dataset file's connections. Freed space is zeroed (`secure_delete`), so an
@@ -102,6 +104,7 @@ impl DataFiles {
             dir,
             served: Mutex::new(HashMap::new()),
             switching: tokio::sync::Mutex::new(()),
+            bulk: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -257,8 +260,20 @@ impl DataFiles {
         sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&mut *held)
             .await?;
+        // Progress in rows: bytes copied, scaled by the last rowid (as many as the rows, as
+        // records are never deleted).
+        let rows_guess: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM records")
+            .fetch_one(&mut *held)
+            .await?;
+        let in_rows: Progress = Arc::new(move |done, total| {
+            let rows = rows_guess.max(0) as u64;
+            progress(
+                (done as f64 / total.max(1) as f64 * rows as f64) as u64,
+                rows,
+            )
+        });
         let (src, dst) = (from.path.clone(), path.clone());
-        let copy = tokio::task::spawn_blocking(move || copy_files(&src, &dst, &progress));
+        let copy = tokio::task::spawn_blocking(move || copy_files(&src, &dst, &in_rows));
         let count =
             sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM records").fetch_one(&from.readers);
         let (copied, rows) = tokio::join!(copy, count);
@@ -267,16 +282,40 @@ impl DataFiles {
         Ok((staged, rows? as u64))
     }
 
-    /// A connection to a staged file for bulk work: no journal (a crash discards the file
-    /// anyway) and no syncing until it is published.
-    pub async fn bulk(&self, staged: &Staged) -> Result<sqlx::SqliteConnection> {
-        let path = self.path(staged.target, staged.generation);
-        Ok(options(&path)
-            .journal_mode(SqliteJournalMode::Off)
-            .synchronous(SqliteSynchronous::Off)
-            .pragma("cache_size", "-64000")
-            .connect()
-            .await?)
+    /// The connection to a staged file for bulk work: no journal (a crash discards the file
+    /// anyway) and no syncing until it is published. One is kept open between calls.
+    pub async fn bulk(
+        &self,
+        staged: &Staged,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>> {
+        let mut held = self.bulk.lock().await;
+        if held.as_ref().is_none_or(|(s, _)| s != staged) {
+            if let Some((_, old)) = held.take() {
+                old.close().await?;
+            }
+            let path = self.path(staged.target, staged.generation);
+            let conn = options(&path)
+                .journal_mode(SqliteJournalMode::Off)
+                .synchronous(SqliteSynchronous::Off)
+                .pragma("cache_size", "-64000")
+                .connect()
+                .await?;
+            *held = Some((*staged, conn));
+        }
+        Ok(tokio::sync::MutexGuard::map(held, |h| {
+            &mut h.as_mut().expect("opened above").1
+        }))
+    }
+
+    /// Closes the bulk connection of `staged`, if it is open.
+    async fn end_bulk(&self, staged: &Staged) -> Result<()> {
+        let mut held = self.bulk.lock().await;
+        if held.as_ref().is_some_and(|(s, _)| s == staged)
+            && let Some((_, conn)) = held.take()
+        {
+            conn.close().await?;
+        }
+        Ok(())
     }
 
     /// Makes a staged generation the served one; returns the replaced generation.
@@ -287,6 +326,7 @@ impl DataFiles {
         staged: &Staged,
         next_id: i64,
     ) -> Result<i64> {
+        self.end_bulk(staged).await?;
         let target = staged.target;
         let path = self.path(target, staged.generation);
         let old = self.current(main_readers, target).await?;
@@ -346,7 +386,8 @@ impl DataFiles {
         Ok(replaced)
     }
 
-    pub fn discard(&self, staged: &Staged) -> Result<()> {
+    pub async fn discard(&self, staged: &Staged) -> Result<()> {
+        self.end_bulk(staged).await?;
         Ok(remove_files(&self.path(staged.target, staged.generation))?)
     }
 

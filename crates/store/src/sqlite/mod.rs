@@ -355,7 +355,7 @@ impl Store for SqliteStore {
     }
 
     async fn discard_staged(&self, staged: &Staged) -> Result<()> {
-        self.data.discard(staged)
+        self.data.discard(staged).await
     }
 
     async fn sweep_generations(&self, keep: &[i64]) -> Result<u64> {

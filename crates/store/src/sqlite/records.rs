@@ -395,10 +395,7 @@ pub(super) async fn staged_put(
 ) -> Result<()> {
     let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
     let mut conn = s.data.bulk(staged).await?;
-    insert_rows(&mut conn, &rows, true).await?;
-    use sqlx::Connection;
-    conn.close().await?;
-    Ok(())
+    insert_rows(&mut conn, &rows, true).await
 }
 
 /// Rows read, rewritten and written back per round.
@@ -412,10 +409,10 @@ pub(super) async fn transform_staged(
     transform: Arc<DocTransform>,
     progress: Progress,
 ) -> Result<u64> {
-    use sqlx::Connection;
     let mut conn = s.data.bulk(staged).await?;
+    let conn = &mut *conn;
     let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM records")
-        .fetch_one(&mut conn)
+        .fetch_one(&mut *conn)
         .await?;
     let (mut after, mut changed) = (0i64, 0u64);
     loop {
@@ -424,7 +421,7 @@ pub(super) async fn transform_staged(
         )
         .bind(after)
         .bind(TRANSFORM_BATCH)
-        .fetch_all(&mut conn)
+        .fetch_all(&mut *conn)
         .await?;
         let Some(end) = rows.last().map(|r| r.0) else {
             break;
@@ -446,11 +443,10 @@ pub(super) async fn transform_staged(
                     .push_unseparated(")");
             }
             qb.push(") UPDATE records SET doc = v.doc FROM v WHERE records.rowid = v.rid");
-            qb.build().execute(&mut conn).await?;
+            qb.build().execute(&mut *conn).await?;
         }
         progress(after.max(0) as u64, last.max(0) as u64);
     }
-    conn.close().await?;
     Ok(changed)
 }
 
