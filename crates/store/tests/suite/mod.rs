@@ -5,6 +5,7 @@ pub mod export;
 pub mod harness;
 pub mod lists;
 pub mod records;
+pub mod refresh;
 
 use fieldgate_store::{
     App, Dataset, Environment, ListQuery, Record, Store, StoreError, Tenant, TenantKind,
