@@ -335,12 +335,21 @@ fn write_personal(catalog: &str, output: &str) -> Result<()> {
                 continue;
             };
             let fields: Vec<String> = properties
-                .keys()
-                .filter(|p| {
+                .iter()
+                .filter(|(p, schema)| {
+                    let text = match schema.get("type") {
+                        Some(Value::String(t)) => t == "string",
+                        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                        _ => false,
+                    };
                     PERSONAL_PROPERTIES.contains(&p.as_str())
                         || (p.as_str() == CONTACT_VALUE && name.contains("Contact"))
+                        // `technicianName`, `soldByName`: someone's name, denormalised.
+                        || (p.ends_with("Name") && text)
+                        // `createdBy`, `appliedBy` as text hold a person's name.
+                        || (p.ends_with("By") && text)
                 })
-                .cloned()
+                .map(|(p, _)| p.clone())
                 .collect();
             if !fields.is_empty() {
                 personal

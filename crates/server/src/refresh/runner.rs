@@ -233,6 +233,10 @@ impl Runner {
         let seconds = started.elapsed().as_secs_f64();
         match outcome {
             Ok((generation, rows)) => {
+                // The last count, which the heartbeat may not have written yet.
+                store
+                    .refresh_job_progress(job.id, "switching", rows as i64, rows as i64)
+                    .await?;
                 store.finish_refresh_job(job.id, Ok(generation)).await?;
                 tracing::info!(
                     job = job.id,
