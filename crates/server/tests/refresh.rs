@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use common::{CUSTOMER, TestApp, assert_api_error, spawn_with};
 use fieldgate_server::control::Actor;
 use fieldgate_server::refresh::mask::Masker;
