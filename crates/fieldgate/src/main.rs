@@ -248,6 +248,12 @@ async fn run_demo(
                     .with_context(|| format!("removing {}", path.display()))?;
             }
         }
+        // Each dataset's own files.
+        let datasets = config.data_dir.join("datasets");
+        if datasets.exists() {
+            std::fs::remove_dir_all(&datasets)
+                .with_context(|| format!("removing {}", datasets.display()))?;
+        }
     }
 
     serve(config, Some(request), ungated).await

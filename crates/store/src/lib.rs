@@ -217,9 +217,9 @@ pub trait Store: Send + Sync + 'static {
     async fn publish_staged(&self, staged: &Staged, next_id: i64) -> Result<i64>;
     /// Drops a staged generation that will not be published.
     async fn discard_staged(&self, staged: &Staged) -> Result<()>;
-    /// Removes generations left behind by runs that died, except those of `keep` tenants
-    /// (whose jobs still run). Returns how many were removed.
-    async fn sweep_generations(&self, keep: &[i64]) -> Result<u64>;
+    /// Removes generations left behind by runs that died: unpublished, untouched for
+    /// `idle_us`, and not of `keep` tenants or tenants with a running job. Returns how many.
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64>;
 
     /// Queues a refresh job unless one of the tenant's is queued or running, or (unless
     /// forced) its last finished within `min_interval_us`.

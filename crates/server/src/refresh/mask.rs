@@ -9,7 +9,6 @@
 //! still work), a phone number still looks like one, and without the key the originals cannot
 //! be recovered by trying a dictionary.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use fieldgate_catalog::{Catalog, OpKind};
@@ -26,6 +25,8 @@ const CONSONANTS: &[u8] = b"bcdfghjklmnprstvwz";
 pub struct Masker {
     mac: HmacSha256,
     fields: HashMap<String, HashSet<String>>,
+    /// Stand-ins made so far: names and streets repeat a lot.
+    made: moka::sync::Cache<String, String>,
 }
 
 impl Masker {
@@ -34,6 +35,7 @@ impl Masker {
         Self {
             mac: HmacSha256::new_from_slice(key).expect("any key length works"),
             fields: personal_by_resource(catalog),
+            made: moka::sync::Cache::new(500_000),
         }
     }
 
@@ -92,24 +94,13 @@ impl Masker {
         out
     }
 
-    /// A run's stand-in, remembered per thread: names and streets repeat a lot.
     fn token(&self, run: &str) -> String {
-        thread_local! {
-            static SEEN: RefCell<(usize, HashMap<String, String>)> = RefCell::new((0, HashMap::new()));
+        if let Some(found) = self.made.get(run) {
+            return found;
         }
-        let id = self as *const Masker as usize;
-        SEEN.with(|seen| {
-            let mut seen = seen.borrow_mut();
-            if seen.0 != id || seen.1.len() > 200_000 {
-                *seen = (id, HashMap::new());
-            }
-            if let Some(found) = seen.1.get(run) {
-                return found.clone();
-            }
-            let made = self.make_token(run);
-            seen.1.insert(run.to_string(), made.clone());
-            made
-        })
+        let made = self.make_token(run);
+        self.made.insert(run.to_string(), made.clone());
+        made
     }
 
     fn make_token(&self, run: &str) -> String {

@@ -23,6 +23,9 @@ use crate::crypto::Keys;
 const HEARTBEAT: Duration = Duration::from_millis(500);
 /// A running job whose heartbeat is older than this is taken for dead.
 const STALE: Duration = Duration::from_secs(10);
+/// An unpublished generation untouched this long, with no job running for its tenant, was
+/// left by a process that died (a running seed or job keeps writing it).
+const SWEEP_IDLE: Duration = Duration::from_secs(20);
 /// How often an idle runner looks for queued jobs and dead ones.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -133,7 +136,10 @@ impl Runner {
             let why = job.error.clone().unwrap_or_default();
             self.audit_failed(&job, &why).await?;
         }
-        let removed = self.store.sweep_generations(&[]).await?;
+        let removed = self
+            .store
+            .sweep_generations(&[], SWEEP_IDLE.as_micros() as i64)
+            .await?;
         if removed > 0 {
             tracing::info!(
                 removed,

@@ -20,6 +20,7 @@ CREATE TABLE dataset_stages (
     dataset TEXT NOT NULL,
     generation BIGINT NOT NULL,
     tenant_id BIGINT NOT NULL,
+    touched_us BIGINT NOT NULL,        -- last write; a sweep leaves fresh stages alone
     PRIMARY KEY (dataset, generation)
 );
 

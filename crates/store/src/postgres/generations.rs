@@ -79,12 +79,16 @@ pub(super) async fn stage(
     .await?;
     let staged = Staged { target, generation };
     let key = physical(target, generation);
-    sqlx::query("INSERT INTO dataset_stages (dataset, generation, tenant_id) VALUES ($1, $2, $3)")
-        .bind(target.key())
-        .bind(generation)
-        .bind(target.tenant)
-        .execute(&s.pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO dataset_stages (dataset, generation, tenant_id, touched_us) \
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(target.key())
+    .bind(generation)
+    .bind(target.tenant)
+    .bind(crate::util::now_us())
+    .execute(&s.pool)
+    .await?;
     sqlx::query("DELETE FROM records WHERE dataset = $1")
         .bind(&key)
         .execute(&s.pool)
@@ -116,7 +120,19 @@ pub(super) async fn staged_put(
 ) -> Result<()> {
     let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
     let key = physical(staged.target, staged.generation);
-    put_rows(s, staged.target, &rows, Some(&key)).await
+    put_rows(s, staged.target, &rows, Some(&key)).await?;
+    touch(s, staged).await
+}
+
+/// Marks a stage as being worked on, so a sweep leaves it alone.
+async fn touch(s: &PgStore, staged: &Staged) -> Result<()> {
+    sqlx::query("UPDATE dataset_stages SET touched_us = $3 WHERE dataset = $1 AND generation = $2")
+        .bind(staged.target.key())
+        .bind(staged.generation)
+        .bind(crate::util::now_us())
+        .execute(&s.pool)
+        .await?;
+    Ok(())
 }
 
 pub(super) async fn transform(
@@ -169,6 +185,7 @@ pub(super) async fn transform(
                 .push(" AND records.resource = u.resource AND records.id = u.id");
             qb.build().execute(&s.pool).await?;
         }
+        touch(s, staged).await?;
         progress(done, total as u64);
     }
     Ok(changed)
@@ -225,11 +242,12 @@ pub(super) async fn discard(s: &PgStore, staged: &Staged) -> Result<()> {
     Ok(())
 }
 
-pub(super) async fn sweep(s: &PgStore, keep: &[i64]) -> Result<u64> {
+pub(super) async fn sweep(s: &PgStore, keep: &[i64], idle_us: i64) -> Result<u64> {
     let stages: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT dataset, generation, tenant_id FROM dataset_stages WHERE tenant_id NOT IN \
-         (SELECT tenant_id FROM refresh_jobs WHERE status = 'running')",
+        "SELECT dataset, generation, tenant_id FROM dataset_stages WHERE touched_us < $1 \
+         AND tenant_id NOT IN (SELECT tenant_id FROM refresh_jobs WHERE status = 'running')",
     )
+    .bind(crate::util::now_us() - idle_us)
     .fetch_all(&s.pool)
     .await?;
     let mut removed = 0;

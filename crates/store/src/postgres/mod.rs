@@ -247,8 +247,8 @@ impl Store for PgStore {
         generations::discard(self, staged).await
     }
 
-    async fn sweep_generations(&self, keep: &[i64]) -> Result<u64> {
-        generations::sweep(self, keep).await
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64> {
+        generations::sweep(self, keep, idle_us).await
     }
 
     async fn create_refresh_job(

@@ -212,6 +212,8 @@ impl DataFiles {
         }
         let generation = next_generation(main_writer, dataset).await?;
         let path = self.path(dataset, generation);
+        // A file of a generation number just handed out can only be a leftover.
+        remove_files(&path)?;
         create_file(&path).await?;
         let _switching = self.switching.lock().await;
         let claimed =
@@ -360,7 +362,7 @@ impl DataFiles {
 
         // The switch: one row of the main file, and this process's pools with it.
         let switching = self.switching.lock().await;
-        let mut tx = main_writer.begin().await?;
+        let mut tx = main_writer.begin_with("BEGIN IMMEDIATE").await?;
         let replaced: i64 = sqlx::query_scalar("SELECT generation FROM datasets WHERE dataset = ?")
             .bind(target.key())
             .fetch_one(&mut *tx)
@@ -391,8 +393,9 @@ impl DataFiles {
         Ok(remove_files(&self.path(staged.target, staged.generation))?)
     }
 
-    /// Removes dataset files that are not served, except those of `keep` tenants.
-    pub async fn sweep(&self, main: &SqlitePool, keep: &[i64]) -> Result<u64> {
+    /// Removes dataset files that are not served and were not written for `idle_us`, except
+    /// those of `keep` tenants.
+    pub async fn sweep(&self, main: &SqlitePool, keep: &[i64], idle_us: i64) -> Result<u64> {
         let served: HashMap<String, i64> =
             sqlx::query_as::<_, (String, i64)>("SELECT dataset, generation FROM datasets")
                 .fetch_all(main)
@@ -400,12 +403,19 @@ impl DataFiles {
                 .into_iter()
                 .collect();
         let mut removed = 0;
+        let idle = Duration::from_micros(idle_us.max(0) as u64);
         for entry in std::fs::read_dir(&self.dir)? {
-            let name = entry?.file_name().to_string_lossy().into_owned();
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
             let Some((dataset, generation)) = parse_name(&name) else {
                 continue;
             };
             if keep.contains(&dataset.tenant) || served.get(&dataset.key()) == Some(&generation) {
+                continue;
+            }
+            // Being filled by another process (a seed) keeps a file fresh.
+            let written = entry.metadata()?.modified()?;
+            if written.elapsed().unwrap_or_default() < idle {
                 continue;
             }
             remove_files(&self.path(dataset, generation))?;

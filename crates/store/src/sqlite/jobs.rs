@@ -43,7 +43,9 @@ pub(super) async fn create(
     min_interval_us: i64,
 ) -> Result<Result<RefreshJob, JobRefusal>> {
     let now = now_us();
-    let mut tx = s.writer.begin().await?;
+    // IMMEDIATE: the check and the insert hold the write lock together, also against another
+    // process (the CLI) on the same file.
+    let mut tx = s.writer.begin_with("BEGIN IMMEDIATE").await?;
     let busy: Option<i64> = sqlx::query_scalar(&format!(
         "SELECT id FROM refresh_jobs WHERE tenant_id = ? AND {ACTIVE}"
     ))

@@ -86,7 +86,7 @@ impl SqliteStore {
                 .execute(&mut *conn)
                 .await?;
             let moved = async {
-                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
                 sqlx::query(
                     "INSERT OR REPLACE INTO moved.records (resource, id, parent_id, created_us, \
                      modified_us, active, doc) SELECT resource, id, parent_id, created_us, \
@@ -358,10 +358,10 @@ impl Store for SqliteStore {
         self.data.discard(staged).await
     }
 
-    async fn sweep_generations(&self, keep: &[i64]) -> Result<u64> {
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64> {
         let mut keep = keep.to_vec();
         keep.extend(jobs::running_tenants(self).await?);
-        self.data.sweep(&self.writer, &keep).await
+        self.data.sweep(&self.writer, &keep, idle_us).await
     }
 
     async fn create_refresh_job(
