@@ -15,6 +15,12 @@ pub mod schema;
 
 /// The catalog as generated, embedded in the binary.
 const CATALOG_JSON: &str = include_str!("../catalog.json");
+/// Which properties of which schemas hold personal data (`catalog-gen --personal`), masked
+/// when an integration copy is refreshed with masking.
+const PERSONAL_JSON: &str = include_str!("../personal.json");
+
+/// Personal properties by module, then by schema name.
+pub type PersonalFields = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
 /// Default and maximum `pageSize` where an operation's document sets no maximum.
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
@@ -27,6 +33,9 @@ pub struct Catalog {
     pub operations: Vec<Operation>,
     /// Component schemas per module, with `$ref`s shortened to the bare schema name.
     pub schemas: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Properties holding personal data, per module and schema (from `personal.json`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub personal: PersonalFields,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,8 +129,20 @@ impl Catalog {
     pub fn get() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
-            serde_json::from_str(CATALOG_JSON).expect("the embedded catalog.json is valid")
+            let mut catalog: Catalog =
+                serde_json::from_str(CATALOG_JSON).expect("the embedded catalog.json is valid");
+            catalog.personal =
+                serde_json::from_str(PERSONAL_JSON).expect("the embedded personal.json is valid");
+            catalog
         })
+    }
+
+    /// The personal properties a schema declares.
+    pub fn personal_fields(&self, module: &str, schema: &str) -> &[String] {
+        self.personal
+            .get(module)
+            .and_then(|m| m.get(schema))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn module(&self, name: &str) -> Option<&Module> {

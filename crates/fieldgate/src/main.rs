@@ -9,6 +9,7 @@ use fieldgate_server::{AppState, Config, app, demo, engine};
 use tracing_subscriber::EnvFilter;
 
 mod cli;
+mod ops;
 
 #[derive(Parser)]
 #[command(name = "fieldgate", version, about)]
@@ -55,6 +56,25 @@ enum Command {
     Catalog,
     #[command(flatten)]
     Admin(cli::AdminCommand),
+    /// Fill a dataset with generated sample data around N customers (replacing what it held).
+    Seed {
+        /// `production` or `integration`.
+        #[arg(long)]
+        env: String,
+        /// The tenant; a customer tenant is created if it does not exist.
+        #[arg(long)]
+        tenant: i64,
+        /// Customers; locations, contacts, jobs, appointments, invoices and payments follow.
+        #[arg(long, default_value_t = 1000)]
+        scale: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Refresh integration copies and show or change their settings.
+    Refresh {
+        #[command(subcommand)]
+        action: ops::RefreshAction,
+    },
 }
 
 fn main() -> Result<()> {
@@ -97,6 +117,13 @@ fn main() -> Result<()> {
             print_catalog();
             Ok(())
         }
+        Command::Seed {
+            env,
+            tenant,
+            scale,
+            seed,
+        } => runtime.block_on(ops::seed(config, &env, tenant, scale, seed)),
+        Command::Refresh { action } => runtime.block_on(ops::refresh(config, action)),
     }
 }
 
@@ -244,6 +271,12 @@ async fn run_demo(
                 std::fs::remove_file(&path)
                     .with_context(|| format!("removing {}", path.display()))?;
             }
+        }
+        // Each dataset's own files.
+        let datasets = config.data_dir.join("datasets");
+        if datasets.exists() {
+            std::fs::remove_dir_all(&datasets)
+                .with_context(|| format!("removing {}", datasets.display()))?;
         }
     }
 

@@ -33,7 +33,7 @@ pub fn generate(g: &mut Gen, w: &World) {
     assignments(g, w);
 }
 
-fn zones_and_teams(g: &mut Gen, w: &World) {
+pub fn zones_and_teams(g: &mut Gen, w: &World) {
     let created = g.time_between(g.start_us - 25 * DAY_US, g.start_us - 20 * DAY_US);
     let admin = w.employees[0].id;
     for (i, zone) in w.zones.iter().enumerate() {
@@ -73,7 +73,7 @@ fn zones_and_teams(g: &mut Gen, w: &World) {
     }
 }
 
-fn assignments(g: &mut Gen, w: &World) {
+pub fn assignments(g: &mut Gen, w: &World) {
     let dispatchers: Vec<i64> = w.employees.iter().map(|e| e.id).collect();
     for job in &w.jobs {
         for appt in &job.appointments {

@@ -30,6 +30,11 @@ const BU_TRADE: [usize; 5] = [0, 0, 1, 1, 2];
 
 pub fn generate(g: &mut Gen, w: &mut World) {
     job_types(g, w);
+    jobs(g, w);
+}
+
+/// Two jobs per customer of `w`, with their appointments; job types must exist.
+pub fn jobs(g: &mut Gen, w: &mut World) {
     for n in 0..w.customers.len() * 2 {
         let job = plan_job(g, w, n);
         w.jobs.push(job);
@@ -39,7 +44,7 @@ pub fn generate(g: &mut Gen, w: &mut World) {
     }
 }
 
-fn job_types(g: &mut Gen, w: &mut World) {
+pub fn job_types(g: &mut Gen, w: &mut World) {
     let created = g.start_us - 15 * DAY_US;
     for (name, bu, minutes, install, no_charge) in JOB_TYPES {
         let id = g.id();

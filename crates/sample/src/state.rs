@@ -90,6 +90,16 @@ impl<'c> Gen<'c> {
         }
     }
 
+    /// Starts from references another generator made (the reference data of a chunked run).
+    pub fn with_refs(mut self, refs: Refs) -> Self {
+        self.refs = refs;
+        self
+    }
+
+    pub fn refs(&self) -> &Refs {
+        &self.refs
+    }
+
     pub fn id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id - 1

@@ -154,7 +154,7 @@ pub struct Job {
     pub items: Vec<LineItem>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct World {
     pub business_units: Vec<Named>,
     pub employees: Vec<Named>,

@@ -310,6 +310,15 @@ pub fn serve(state: Arc<AppState>, listeners: Listeners, gateway: bool) -> Runni
             .await
         }));
     }
+    // Queued refresh jobs: every process runs a runner, and each job goes to exactly one.
+    if state.config.refresh.run_jobs {
+        let runner = state.refresh.clone();
+        let stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            runner.run(stopped).await;
+            Ok(())
+        }));
+    }
     // Keys another node created or rotated reach this node's JWKS within a minute, and its
     // gateway at once (it reloads on meeting an unknown key id).
     let mut stopped = stopped.clone();

@@ -54,6 +54,9 @@ pub struct Config {
     /// Where browsers reach the portal and console. An `https` URL makes the session cookies
     /// `Secure`; plain `http` is meant for loopback only.
     pub web_url: String,
+    /// Refreshes of integration copies.
+    #[serde(default)]
+    pub refresh: crate::refresh::RefreshConfig,
 }
 
 /// The two listeners of one environment and the public URLs clients reach them at.
@@ -95,6 +98,7 @@ impl Default for Config {
             operator_token: None,
             web_listen: Some(SocketAddr::from(([127, 0, 0, 1], 7400))),
             web_url: "http://127.0.0.1:7400".into(),
+            refresh: crate::refresh::RefreshConfig::default(),
         }
     }
 }

@@ -162,6 +162,16 @@ impl From<fieldgate_store::StoreError> for ApiError {
             }
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} was not found.")),
             StoreError::Invalid(why) => ApiError::bad_request(why),
+            StoreError::Replaced { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "The integration copy was refreshed after this continuation token was issued, \
+                 so the export cannot continue where it was. Restart the walk without `from` \
+                 (or from a date).",
+            )
+            .with_error(
+                "from",
+                "The continuation token belongs to a copy of the data that was replaced.",
+            ),
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

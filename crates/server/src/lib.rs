@@ -16,6 +16,7 @@ pub mod keys;
 pub mod limits;
 pub mod openapi;
 pub mod ops;
+pub mod refresh;
 pub mod state;
 pub mod web;
 

@@ -33,6 +33,8 @@ pub struct AppState {
     pub app_keys: moka::sync::Cache<String, Option<KnownAppKey>>,
     /// Client id → what the gateway checks of it, cached briefly.
     pub clients: moka::sync::Cache<String, Option<Arc<KnownClient>>>,
+    /// Runs this process's share of integration refresh jobs.
+    pub refresh: Arc<crate::refresh::Runner>,
 }
 
 /// What the gateway keeps of an app key: its app, its expiry (µs) and a hint of its digest.
@@ -131,7 +133,13 @@ impl AppState {
         let shared = config.database_url.is_some().then(|| store.clone());
         let limiter = RateLimiter::new(config.limits.clone(), shared)?;
         limiter.probe().await;
+        let refresh = Arc::new(crate::refresh::Runner::new(
+            store.clone(),
+            &keys,
+            config.refresh.clone(),
+        ));
         Ok(Arc::new(Self {
+            refresh,
             config,
             store,
             keys,

@@ -8,16 +8,19 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 mod model;
 pub mod postgres;
+mod refresh;
 pub mod sqlite;
 mod util;
 
 pub use model::*;
+pub use refresh::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -31,6 +34,15 @@ pub enum StoreError {
     Backend(#[from] sqlx::Error),
     #[error("migration failure: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The dataset was replaced (refreshed) since the generation the caller asked for.
+    #[error("{dataset} was replaced: generation {current} is served, not {expected}")]
+    Replaced {
+        dataset: String,
+        expected: i64,
+        current: i64,
+    },
+    #[error("file operation failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -210,6 +222,72 @@ pub trait Store: Send + Sync + 'static {
     async fn audit_query(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>>;
     /// Like [`Store::rate_hit`] but admits nothing: whether a hit would be admitted now.
     async fn rate_peek(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>>;
+    // ---- Integration refresh: dataset generations, staged copies, jobs, settings ----
+
+    /// The generation of a dataset now served (0 while it has none).
+    async fn dataset_generation(&self, dataset: Dataset) -> Result<i64>;
+    /// An export page read from one generation, with that generation. With `expect`, a dataset
+    /// since replaced answers `StoreError::Replaced` instead of records of another copy.
+    async fn export_page(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+        expect: Option<i64>,
+    ) -> Result<(i64, Vec<Record>)>;
+    /// Starts a new, unpublished generation of `target`: a copy of `source` as it is at one
+    /// moment (writes to `source` wait meanwhile), or empty. Returns it with its record count.
+    async fn stage_dataset(
+        &self,
+        target: Dataset,
+        source: Option<Dataset>,
+        progress: Progress,
+    ) -> Result<(Staged, u64)>;
+    /// Writes records into a staged generation.
+    async fn staged_put(&self, staged: &Staged, resource: &str, records: &[Record]) -> Result<()>;
+    /// Rewrites the documents of a staged generation with `transform`, leaving no trace of the
+    /// old text in the store; returns how many changed.
+    async fn transform_staged(
+        &self,
+        staged: &Staged,
+        transform: Arc<DocTransform>,
+        progress: Progress,
+    ) -> Result<u64>;
+    /// Makes a staged generation the served one in one step, its id sequence at least
+    /// `next_id` and never behind the replaced one's. Returns the replaced generation.
+    async fn publish_staged(&self, staged: &Staged, next_id: i64) -> Result<i64>;
+    /// Drops a staged generation that will not be published.
+    async fn discard_staged(&self, staged: &Staged) -> Result<()>;
+    /// Removes generations left behind by runs that died: unpublished, untouched for
+    /// `idle_us`, and not of `keep` tenants or tenants with a running job. Returns how many.
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64>;
+
+    /// Queues a refresh job unless one of the tenant's is queued or running, or (unless
+    /// forced) its last finished within `min_interval_us`.
+    async fn create_refresh_job(
+        &self,
+        job: &NewRefreshJob,
+        min_interval_us: i64,
+    ) -> Result<Result<RefreshJob, JobRefusal>>;
+    /// Takes the oldest queued job for `runner`; exactly one caller gets each job.
+    async fn claim_refresh_job(&self, runner: &str) -> Result<Option<RefreshJob>>;
+    /// Records a running job's phase and progress, and that its runner is alive.
+    async fn refresh_job_progress(
+        &self,
+        id: i64,
+        phase: &str,
+        rows_done: i64,
+        rows_total: i64,
+    ) -> Result<()>;
+    /// Ends a job: done with the generation it published, or failed with the reason.
+    async fn finish_refresh_job(&self, id: i64, outcome: Result<i64, String>) -> Result<()>;
+    /// Fails running jobs whose heartbeat is older than `stale_before_us`; returns them.
+    async fn fail_stale_refresh_jobs(&self, stale_before_us: i64) -> Result<Vec<RefreshJob>>;
+    async fn refresh_job(&self, id: i64) -> Result<Option<RefreshJob>>;
+    /// Jobs newest first, of one tenant or all.
+    async fn refresh_jobs(&self, tenant_id: Option<i64>, limit: u32) -> Result<Vec<RefreshJob>>;
+    async fn integration_settings(&self, tenant_id: i64) -> Result<Option<IntegrationSettings>>;
+    async fn put_integration_settings(&self, settings: &IntegrationSettings) -> Result<()>;
 }
 
 /// Formats microseconds since the epoch the way the API writes times: UTC, seven fractional

@@ -70,4 +70,8 @@ conformance! {
     lists::bad_property_names_are_invalid,
     export::export_from_start_after_and_since,
     export::export_walk_returns_every_record_once,
+    refresh::a_staged_copy_is_invisible_until_published,
+    refresh::a_discarded_stage_leaves_the_served_copy,
+    refresh::one_refresh_job_per_tenant_and_a_minimum_interval,
+    refresh::integration_settings_round_trip,
 }

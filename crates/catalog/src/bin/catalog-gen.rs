@@ -1,6 +1,8 @@
 //! Turns the official ServiceTitan v2 OpenAPI documents into fieldgate's committed catalog.
 //!
 //! Usage: `cargo run -p fieldgate-catalog --bin catalog-gen -- <openapi-dir> <catalog.json>`
+//! and `catalog-gen --personal <catalog.json> <personal.json>` for the default list of
+//! personal properties (edit the list below, or the generated file, to change it).
 //!
 //! Run it again when the documents change, and commit the result; the build itself never reads
 //! the documents.
@@ -16,6 +18,11 @@ const REF_PREFIX: &str = "#/components/schemas/";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, catalog, output] = args.as_slice()
+        && flag == "--personal"
+    {
+        return write_personal(catalog, output);
+    }
     let [_, input, output] = args.as_slice() else {
         bail!("usage: catalog-gen <openapi-dir> <catalog.json>");
     };
@@ -31,6 +38,7 @@ fn main() -> Result<()> {
         modules: vec![],
         operations: vec![],
         schemas: BTreeMap::new(),
+        personal: BTreeMap::new(),
     };
     for file in &files {
         read_document(file, &mut catalog).with_context(|| format!("reading {}", file.display()))?;
@@ -263,4 +271,97 @@ fn shorten_refs(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(shorten_refs).collect()),
         other => other.clone(),
     }
+}
+
+/// Property names that hold personal data wherever they appear: people's and companies' names,
+/// emails, phone numbers, street lines, and free text (notes, summaries, memos).
+const PERSONAL_PROPERTIES: &[&str] = &[
+    "name",
+    "firstName",
+    "lastName",
+    "middleName",
+    "fullName",
+    "customerName",
+    "contactName",
+    "leadCustomerName",
+    "email",
+    "emailAddress",
+    "leadEmail",
+    "phone",
+    "phoneNumber",
+    "mobileNumber",
+    "mobilePhone",
+    "leadPhone",
+    "street",
+    "streetAddress",
+    "address1",
+    "address2",
+    "leadStreet",
+    "unit",
+    "leadUnit",
+    "summary",
+    "notes",
+    "note",
+    "memo",
+    "comment",
+    "comments",
+    "instructions",
+    "specialInstructions",
+];
+
+/// In contact schemas, `value` is the phone number or email itself.
+const CONTACT_VALUE: &str = "value";
+
+/// Modules whose records describe the business's own catalog and setup, not people.
+const IMPERSONAL_MODULES: &[&str] = &[
+    "pricebook",
+    "inventory",
+    "equipmentsystems",
+    "reporting",
+    "marketingads",
+    "jbce",
+    "forms",
+];
+
+fn write_personal(catalog: &str, output: &str) -> Result<()> {
+    let catalog: Catalog = serde_json::from_str(&std::fs::read_to_string(catalog)?)?;
+    let mut personal: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (module, schemas) in &catalog.schemas {
+        if IMPERSONAL_MODULES.contains(&module.as_str()) {
+            continue;
+        }
+        for (name, schema) in schemas {
+            let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+                continue;
+            };
+            let fields: Vec<String> = properties
+                .iter()
+                .filter(|(p, schema)| {
+                    let text = match schema.get("type") {
+                        Some(Value::String(t)) => t == "string",
+                        Some(Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                        _ => false,
+                    };
+                    PERSONAL_PROPERTIES.contains(&p.as_str())
+                        || (p.as_str() == CONTACT_VALUE && name.contains("Contact"))
+                        // `technicianName`, `soldByName`: someone's name, denormalised.
+                        || (p.ends_with("Name") && text)
+                        // `createdBy`, `appliedBy` as text hold a person's name.
+                        || (p.ends_with("By") && text)
+                })
+                .map(|(p, _)| p.clone())
+                .collect();
+            if !fields.is_empty() {
+                personal
+                    .entry(module.clone())
+                    .or_default()
+                    .insert(name.clone(), fields);
+            }
+        }
+    }
+    let json = serde_json::to_string_pretty(&personal)?;
+    std::fs::write(output, json + "\n").with_context(|| format!("writing {output}"))?;
+    let count: usize = personal.values().map(BTreeMap::len).sum();
+    eprintln!("catalog-gen: personal properties in {count} schemas -> {output}");
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! Where an export walk stands: the `from` parameter and the continuation tokens.
 //!
 //! Tokens are opaque to clients: a versioned position plus a tag of the feed they came from
-//! (dataset and resource), base64url-encoded. A token from another feed is refused rather than
-//! silently starting somewhere else.
+//! (dataset and resource) and the generation of the dataset it was read from, base64url-encoded.
+//! A token from another feed is refused rather than silently starting somewhere else, and one
+//! from a generation since replaced by a refresh answers 409: its position means nothing in the
+//! new copy.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,29 +24,35 @@ fn feed_tag(dataset: Dataset, resource: &str) -> String {
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub fn encode_token(dataset: Dataset, resource: &str, from: ExportFrom) -> String {
+pub fn encode_token(dataset: Dataset, resource: &str, generation: i64, from: ExportFrom) -> String {
     let tag = feed_tag(dataset, resource);
     let text = match from {
-        ExportFrom::Start => format!("v1:{tag}:s"),
-        ExportFrom::Since { modified_us } => format!("v1:{tag}:f:{modified_us}"),
-        ExportFrom::After { modified_us, id } => format!("v1:{tag}:a:{modified_us}:{id}"),
+        ExportFrom::Start => format!("v2:{tag}:{generation}:s"),
+        ExportFrom::Since { modified_us } => format!("v2:{tag}:{generation}:f:{modified_us}"),
+        ExportFrom::After { modified_us, id } => {
+            format!("v2:{tag}:{generation}:a:{modified_us}:{id}")
+        }
     };
     URL_SAFE_NO_PAD.encode(text)
 }
 
 /// Export `from`: absent or empty, a continuation token of this feed, or a date or date-time.
+/// A token also names the generation it was read from.
 pub fn export_from(
     dataset: Dataset,
     resource: &str,
     params: &Params,
-) -> Result<ExportFrom, ApiError> {
+) -> Result<(ExportFrom, Option<i64>), ApiError> {
     let Some(from) = params.get("from") else {
-        return Ok(ExportFrom::Start);
+        return Ok((ExportFrom::Start, None));
     };
     if let Some(t) = parse_time(from) {
-        return Ok(ExportFrom::Since {
-            modified_us: ceil_micros(t),
-        });
+        return Ok((
+            ExportFrom::Since {
+                modified_us: ceil_micros(t),
+            },
+            None,
+        ));
     }
     let bad = |why: &str| ApiError::field("from", why.to_string());
     let text = URL_SAFE_NO_PAD
@@ -55,16 +63,21 @@ pub fn export_from(
             bad("`from` must be a continuation token from an earlier page, a date or a date-time.")
         })?;
     let parts: Vec<&str> = text.split(':').collect();
-    let (version, tag, rest) = match parts.as_slice() {
-        [version, tag, rest @ ..] => (*version, *tag, rest),
+    let number = |s: &str| s.parse::<i64>().ok().filter(|n| *n >= 0);
+    // Tokens from before generations (v1) were all read from generation 0.
+    let (version, tag, generation, rest) = match parts.as_slice() {
+        ["v1", tag, rest @ ..] => ("v1", *tag, Some(0), rest),
+        ["v2", tag, generation, rest @ ..] => ("v2", *tag, number(generation), rest),
         _ => return Err(bad("`from` is not a continuation token of this export.")),
     };
-    if version != "v1" || tag != feed_tag(dataset, resource) {
+    if tag != feed_tag(dataset, resource) {
         return Err(bad(
             "`from` is a continuation token of another export; start this one without it.",
         ));
     }
-    let number = |s: &str| s.parse::<i64>().ok().filter(|n| *n >= 0);
+    let generation =
+        generation.ok_or_else(|| bad("`from` is not a continuation token of this export."))?;
+    let _ = version;
     let position = match rest {
         ["s"] => Some(ExportFrom::Start),
         ["f", m] => number(m).map(|modified_us| ExportFrom::Since { modified_us }),
@@ -73,7 +86,9 @@ pub fn export_from(
             .map(|(modified_us, id)| ExportFrom::After { modified_us, id }),
         _ => None,
     };
-    position.ok_or_else(|| bad("`from` is not a continuation token of this export."))
+    position
+        .map(|p| (p, Some(generation)))
+        .ok_or_else(|| bad("`from` is not a continuation token of this export."))
 }
 
 #[cfg(test)]
@@ -92,6 +107,7 @@ mod tests {
             "jpm/jobs",
             &Params::parse(Some(&format!("from={value}"))),
         )
+        .map(|(from, _)| from)
     }
 
     #[test]
@@ -104,19 +120,22 @@ mod tests {
                 id: 2_147_483_649,
             },
         ] {
+            let token = encode_token(DATASET, "jpm/jobs", 3, position);
+            assert_eq!(from(&token).unwrap(), position);
+            let params = Params::parse(Some(&format!("from={token}")));
             assert_eq!(
-                from(&encode_token(DATASET, "jpm/jobs", position)).unwrap(),
-                position
+                export_from(DATASET, "jpm/jobs", &params).unwrap().1,
+                Some(3)
             );
-            assert!(from(&encode_token(DATASET, "crm/customers", position)).is_err());
+            assert!(from(&encode_token(DATASET, "crm/customers", 3, position)).is_err());
             let other_tenant = Dataset {
                 tenant: 6,
                 ..DATASET
             };
-            assert!(from(&encode_token(other_tenant, "jpm/jobs", position)).is_err());
+            assert!(from(&encode_token(other_tenant, "jpm/jobs", 3, position)).is_err());
         }
         let tag = feed_tag(DATASET, "jpm/jobs");
-        let forged = URL_SAFE_NO_PAD.encode(format!("v1:{tag}:a:-5:-5"));
+        let forged = URL_SAFE_NO_PAD.encode(format!("v2:{tag}:1:a:-5:-5"));
         assert!(from(&forged).is_err());
     }
 

@@ -132,20 +132,23 @@ pub async fn export(
     params: &Params,
 ) -> Result<Response, ApiError> {
     let op = m.op;
-    let from = export_from(dataset, &op.resource, params)?;
+    let (from, generation) = export_from(dataset, &op.resource, params)?;
     if let Some(v) = params.get("includeRecentChanges") {
         parse_bool("includeRecentChanges", v)?;
     }
     let limit = state.config.export_page_size.max(1);
-    let mut records = state
+    // Read from one generation; a token of a replaced one answers 409 instead of a position
+    // in a copy it was never part of.
+    let (generation, mut records) = state
         .store
-        .export_records(
+        .export_page(
             dataset,
             &op.resource,
             &ExportQuery {
                 from,
                 limit: limit + 1,
             },
+            generation,
         )
         .await?;
     let has_more = records.len() > limit as usize;
@@ -164,7 +167,7 @@ pub async fn export(
     let _ = write!(
         body,
         "{{\"hasMore\":{has_more},\"continueFrom\":\"{}\",\"data\":",
-        encode_token(dataset, &op.resource, next)
+        encode_token(dataset, &op.resource, generation, next)
     );
     write_records(state, op, op.item_schema.as_deref(), &records, &mut body)?;
     body.push('}');

@@ -2,6 +2,7 @@
 //! hold no state of their own and scaling out is adding nodes.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,6 +12,8 @@ use crate::*;
 
 mod control;
 mod people;
+mod generations;
+mod jobs;
 mod query;
 mod records;
 
@@ -281,5 +284,101 @@ impl Store for PgStore {
 
     async fn rate_peek(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>> {
         people::rate_peek(self, key, limit, span_ms).await
+    }
+
+    // ---- Integration refresh ----
+
+    async fn dataset_generation(&self, dataset: Dataset) -> Result<i64> {
+        generations::generation(self, dataset).await
+    }
+
+    async fn export_page(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+        expect: Option<i64>,
+    ) -> Result<(i64, Vec<Record>)> {
+        generations::export_page(self, dataset, resource, query, expect).await
+    }
+
+    async fn stage_dataset(
+        &self,
+        target: Dataset,
+        source: Option<Dataset>,
+        progress: Progress,
+    ) -> Result<(Staged, u64)> {
+        generations::stage(self, target, source, progress).await
+    }
+
+    async fn staged_put(&self, staged: &Staged, resource: &str, records: &[Record]) -> Result<()> {
+        generations::staged_put(self, staged, resource, records).await
+    }
+
+    async fn transform_staged(
+        &self,
+        staged: &Staged,
+        transform: Arc<DocTransform>,
+        progress: Progress,
+    ) -> Result<u64> {
+        generations::transform(self, staged, transform, progress).await
+    }
+
+    async fn publish_staged(&self, staged: &Staged, next_id: i64) -> Result<i64> {
+        generations::publish(self, staged, next_id).await
+    }
+
+    async fn discard_staged(&self, staged: &Staged) -> Result<()> {
+        generations::discard(self, staged).await
+    }
+
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64> {
+        generations::sweep(self, keep, idle_us).await
+    }
+
+    async fn create_refresh_job(
+        &self,
+        job: &NewRefreshJob,
+        min_interval_us: i64,
+    ) -> Result<Result<RefreshJob, JobRefusal>> {
+        jobs::create(self, job, min_interval_us).await
+    }
+
+    async fn claim_refresh_job(&self, runner: &str) -> Result<Option<RefreshJob>> {
+        jobs::claim(self, runner).await
+    }
+
+    async fn refresh_job_progress(
+        &self,
+        id: i64,
+        phase: &str,
+        rows_done: i64,
+        rows_total: i64,
+    ) -> Result<()> {
+        jobs::progress(self, id, phase, rows_done, rows_total).await
+    }
+
+    async fn finish_refresh_job(&self, id: i64, outcome: Result<i64, String>) -> Result<()> {
+        jobs::finish(self, id, outcome).await
+    }
+
+    async fn fail_stale_refresh_jobs(&self, stale_before_us: i64) -> Result<Vec<RefreshJob>> {
+        jobs::fail_stale(self, stale_before_us).await
+    }
+
+    async fn refresh_job(&self, id: i64) -> Result<Option<RefreshJob>> {
+        jobs::get(self, id).await
+    }
+
+    async fn refresh_jobs(&self, tenant_id: Option<i64>, limit: u32) -> Result<Vec<RefreshJob>> {
+        jobs::list(self, tenant_id, limit).await
+    }
+
+    async fn integration_settings(&self, tenant_id: i64) -> Result<Option<IntegrationSettings>> {
+        jobs::settings(self, tenant_id).await
+    }
+
+    async fn put_integration_settings(&self, settings: &IntegrationSettings) -> Result<()> {
+        jobs::put_settings(self, settings).await
     }
 }

@@ -31,7 +31,9 @@ pub(super) fn push_source<'a>(
     } else {
         qb.push(" FROM records");
     }
-    qb.push(" WHERE dataset = ").push_bind(dataset);
+    qb.push(" WHERE dataset = (SELECT fg_records_key(")
+        .push_bind(dataset)
+        .push("))");
     qb.push(" AND resource = ").push_bind(resource);
     push_column_filters(qb, q);
     if needs_body {

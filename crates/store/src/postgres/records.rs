@@ -24,8 +24,14 @@ fn record_from(row: &PgRow) -> Record {
     }
 }
 
-/// Upserts `(resource, record)` pairs in batches inside one transaction.
-async fn put_rows(s: &PgStore, dataset: Dataset, rows: &[(&str, &Record)]) -> Result<()> {
+/// Upserts `(resource, record)` pairs in batches inside one transaction, into the served
+/// generation of `dataset` or, with `physical`, under that records key (a staged generation).
+pub(super) async fn put_rows(
+    s: &PgStore,
+    dataset: Dataset,
+    rows: &[(&str, &Record)],
+    physical: Option<&str>,
+) -> Result<()> {
     // One statement may not touch a row twice (SQLite's INSERT OR REPLACE may), so only the
     // last write of a (resource, id) is kept, which is also what SQLite ends up storing.
     let mut seen = HashSet::new();
@@ -36,18 +42,21 @@ async fn put_rows(s: &PgStore, dataset: Dataset, rows: &[(&str, &Record)]) -> Re
         .collect();
     rows.reverse();
 
-    let key = dataset.key();
+    let (key, target) = match physical {
+        Some(key) => (key.to_string(), "$1"),
+        None => (dataset.key(), "(SELECT fg_records_key($1))"),
+    };
     let mut tx = s.pool.begin().await?;
     for chunk in rows.chunks(BATCH) {
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO records \
              (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], \
+             SELECT {target}, * FROM UNNEST($2::text[], $3::int8[], $4::int8[], $5::int8[], \
              $6::int8[], $7::bool[], $8::text[]) \
              ON CONFLICT (dataset, resource, id) DO UPDATE SET parent_id = excluded.parent_id, \
              created_us = excluded.created_us, modified_us = excluded.modified_us, \
-             active = excluded.active, doc = excluded.doc",
-        )
+             active = excluded.active, doc = excluded.doc"
+        ))
         .bind(&key)
         .bind(chunk.iter().map(|(res, _)| *res).collect::<Vec<_>>())
         .bind(chunk.iter().map(|(_, r)| r.id).collect::<Vec<_>>())
@@ -75,7 +84,7 @@ pub(super) async fn put_records(
     records: &[Record],
 ) -> Result<()> {
     let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
-    put_rows(s, dataset, &rows).await
+    put_rows(s, dataset, &rows, None).await
 }
 
 pub(super) async fn put_record_set(
@@ -84,21 +93,21 @@ pub(super) async fn put_record_set(
     records: &[(String, Record)],
 ) -> Result<()> {
     let rows: Vec<_> = records.iter().map(|(res, r)| (res.as_str(), r)).collect();
-    put_rows(s, dataset, &rows).await
+    put_rows(s, dataset, &rows, None).await
 }
 
 pub(super) async fn copy_dataset(s: &PgStore, from: Dataset, to: Dataset) -> Result<u64> {
     let (from, to) = (from.key(), to.key());
     let mut tx = s.pool.begin().await?;
-    sqlx::query("DELETE FROM records WHERE dataset = $1")
+    sqlx::query("DELETE FROM records WHERE dataset = (SELECT fg_records_key($1))")
         .bind(&to)
         .execute(&mut *tx)
         .await?;
     let copied = sqlx::query(
         "INSERT INTO records \
          (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
-         SELECT $1, resource, id, parent_id, created_us, modified_us, active, doc \
-         FROM records WHERE dataset = $2",
+         SELECT (SELECT fg_records_key($1)), resource, id, parent_id, created_us, \
+         modified_us, active, doc FROM records WHERE dataset = (SELECT fg_records_key($2))",
     )
     .bind(&to)
     .bind(&from)
@@ -127,7 +136,7 @@ pub(super) async fn get_record(
     id: i64,
 ) -> Result<Option<Record>> {
     let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM records WHERE dataset = $1 AND resource = $2 AND id = $3 \
+        "SELECT {COLUMNS} FROM records WHERE dataset = (SELECT fg_records_key($1)) AND resource = $2 AND id = $3 \
          AND ($4::int8 IS NULL OR parent_id = $4)"
     ))
     .bind(dataset.key())
@@ -182,8 +191,23 @@ pub(super) async fn export_records(
     q: &ExportQuery,
 ) -> Result<Vec<Record>> {
     let key = dataset.key();
+    let rows = export_sql(&key, resource, q)
+        .build()
+        .fetch_all(&s.pool)
+        .await?;
+    Ok(rows.iter().map(record_from).collect())
+}
+
+/// The query of an export page of the served generation of the dataset `key`.
+pub(super) fn export_sql<'a>(
+    key: &'a str,
+    resource: &'a str,
+    q: &ExportQuery,
+) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM records"));
-    qb.push(" WHERE dataset = ").push_bind(&key);
+    qb.push(" WHERE dataset = (SELECT fg_records_key(")
+        .push_bind(key)
+        .push("))");
     qb.push(" AND resource = ").push_bind(resource);
     match q.from {
         ExportFrom::Start => {}
@@ -199,8 +223,11 @@ pub(super) async fn export_records(
     }
     qb.push(" ORDER BY modified_us, id LIMIT ")
         .push_bind(q.limit as i64);
-    let rows = qb.build().fetch_all(&s.pool).await?;
-    Ok(rows.iter().map(record_from).collect())
+    qb
+}
+
+pub(super) fn record_of(row: &PgRow) -> Record {
+    record_from(row)
 }
 
 pub(super) async fn allocate_ids(s: &PgStore, dataset: Dataset, count: i64) -> Result<i64> {
@@ -221,7 +248,7 @@ pub(super) async fn allocate_ids(s: &PgStore, dataset: Dataset, count: i64) -> R
 
 pub(super) async fn count_records(s: &PgStore, dataset: Dataset) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query(
-        "SELECT resource, COUNT(*) AS n FROM records WHERE dataset = $1 \
+        "SELECT resource, COUNT(*) AS n FROM records WHERE dataset = (SELECT fg_records_key($1)) \
          GROUP BY resource ORDER BY resource COLLATE \"C\"",
     )
     .bind(dataset.key())

@@ -1,6 +1,8 @@
-//! The embedded store: one SQLite file in WAL mode, one writer connection and a pool of readers.
+//! The embedded store: the control plane in one SQLite file in WAL mode (one writer connection
+//! and a pool of readers), and each dataset in a file of its own beside it (`datasets`).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,13 +12,16 @@ use crate::*;
 
 mod control;
 mod people;
+mod datasets;
+mod jobs;
 mod records;
 
-/// A store in one SQLite database file.
+/// A store in one SQLite database file, with the datasets in `datasets/` beside it.
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    data: Arc<datasets::DataFiles>,
 }
 
 impl SqliteStore {
@@ -40,7 +45,82 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { writer, readers })
+        let dir = path.parent().unwrap_or(Path::new(".")).join("datasets");
+        let data = Arc::new(datasets::DataFiles::new(dir)?);
+        let store = Self {
+            writer,
+            readers,
+            data,
+        };
+        store.move_legacy_records().await?;
+        Ok(store)
+    }
+
+    /// The path of a dataset generation's file, for tools and tests that look inside it.
+    pub fn dataset_file(&self, dataset: Dataset, generation: i64) -> std::path::PathBuf {
+        self.data.path(dataset, generation)
+    }
+
+    /// Moves records a store from before per-dataset files kept in the main file into
+    /// dataset files, once.
+    async fn move_legacy_records(&self) -> Result<()> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT dataset FROM records GROUP BY dataset \
+             UNION SELECT dataset FROM id_sequences",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        for key in keys {
+            let Some(dataset) = key
+                .split_once('/')
+                .and_then(|(e, t)| Some(Dataset::new(e.parse().ok()?, t.parse().ok()?)))
+            else {
+                continue;
+            };
+            let db = self
+                .data
+                .writable(&self.readers, &self.writer, dataset)
+                .await?;
+            let mut conn = self.writer.acquire().await?;
+            sqlx::query("ATTACH DATABASE ? AS moved")
+                .bind(db.path.to_string_lossy().into_owned())
+                .execute(&mut *conn)
+                .await?;
+            let moved = async {
+                let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+                sqlx::query(
+                    "INSERT OR REPLACE INTO moved.records (resource, id, parent_id, created_us, \
+                     modified_us, active, doc) SELECT resource, id, parent_id, created_us, \
+                     modified_us, active, doc FROM main.records WHERE dataset = ?",
+                )
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "INSERT OR REPLACE INTO moved.id_sequence (one, next_id) \
+                     SELECT 1, next_id FROM main.id_sequences WHERE dataset = ?",
+                )
+                .bind(&key)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM main.records WHERE dataset = ?")
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM main.id_sequences WHERE dataset = ?")
+                    .bind(&key)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            }
+            .await;
+            sqlx::query("DETACH DATABASE moved")
+                .execute(&mut *conn)
+                .await?;
+            moved?;
+            tracing::info!(dataset = %key, "moved records into the dataset's own file");
+        }
+        Ok(())
     }
 
     pub async fn close(&self) {
@@ -307,6 +387,112 @@ impl Store for SqliteStore {
 
     async fn rate_peek(&self, key: &str, limit: u32, span_ms: i64) -> Result<Result<(), i64>> {
         people::rate_peek(self, key, limit, span_ms).await
+    }
+
+    // ---- Integration refresh ----
+
+    async fn dataset_generation(&self, dataset: Dataset) -> Result<i64> {
+        Ok(self
+            .data
+            .current(&self.readers, dataset)
+            .await?
+            .map_or(0, |db| db.generation))
+    }
+
+    async fn export_page(
+        &self,
+        dataset: Dataset,
+        resource: &str,
+        query: &ExportQuery,
+        expect: Option<i64>,
+    ) -> Result<(i64, Vec<Record>)> {
+        records::export_page(self, dataset, resource, query, expect).await
+    }
+
+    async fn stage_dataset(
+        &self,
+        target: Dataset,
+        source: Option<Dataset>,
+        progress: Progress,
+    ) -> Result<(Staged, u64)> {
+        self.data
+            .stage(&self.readers, &self.writer, target, source, progress)
+            .await
+    }
+
+    async fn staged_put(&self, staged: &Staged, resource: &str, records: &[Record]) -> Result<()> {
+        records::staged_put(self, staged, resource, records).await
+    }
+
+    async fn transform_staged(
+        &self,
+        staged: &Staged,
+        transform: Arc<DocTransform>,
+        progress: Progress,
+    ) -> Result<u64> {
+        records::transform_staged(self, staged, transform, progress).await
+    }
+
+    async fn publish_staged(&self, staged: &Staged, next_id: i64) -> Result<i64> {
+        self.data
+            .publish(&self.readers, &self.writer, staged, next_id)
+            .await
+    }
+
+    async fn discard_staged(&self, staged: &Staged) -> Result<()> {
+        self.data.discard(staged).await
+    }
+
+    async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64> {
+        let mut keep = keep.to_vec();
+        keep.extend(jobs::running_tenants(self).await?);
+        self.data.sweep(&self.writer, &keep, idle_us).await
+    }
+
+    async fn create_refresh_job(
+        &self,
+        job: &NewRefreshJob,
+        min_interval_us: i64,
+    ) -> Result<Result<RefreshJob, JobRefusal>> {
+        jobs::create(self, job, min_interval_us).await
+    }
+
+    async fn claim_refresh_job(&self, runner: &str) -> Result<Option<RefreshJob>> {
+        jobs::claim(self, runner).await
+    }
+
+    async fn refresh_job_progress(
+        &self,
+        id: i64,
+        phase: &str,
+        rows_done: i64,
+        rows_total: i64,
+    ) -> Result<()> {
+        jobs::progress(self, id, phase, rows_done, rows_total).await
+    }
+
+    async fn finish_refresh_job(&self, id: i64, outcome: Result<i64, String>) -> Result<()> {
+        jobs::finish(self, id, outcome).await
+    }
+
+    async fn fail_stale_refresh_jobs(&self, stale_before_us: i64) -> Result<Vec<RefreshJob>> {
+        jobs::fail_stale(self, stale_before_us).await
+    }
+
+    async fn refresh_job(&self, id: i64) -> Result<Option<RefreshJob>> {
+        jobs::get(self, id).await
+    }
+
+    async fn refresh_jobs(&self, tenant_id: Option<i64>, limit: u32) -> Result<Vec<RefreshJob>> {
+        jobs::list(self, tenant_id, limit).await
+    }
+
+    async fn integration_settings(&self, tenant_id: i64) -> Result<Option<IntegrationSettings>> {
+        jobs::settings(self, tenant_id).await
+    }
+
+    async fn put_integration_settings(&self, settings: &IntegrationSettings) -> Result<()> {
+        jobs::put_settings(self, settings).await
     }
 }
 

@@ -1,16 +1,20 @@
-//! The data plane in SQLite: records as JSON documents, their queries and id sequences.
+//! The data plane in SQLite: records as JSON documents, their queries and id sequences, each
+//! dataset in its own file (see `datasets`).
+
+use std::sync::Arc;
 
 use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::SqliteStore;
+use super::datasets::DataDb;
 use crate::util::checked_path;
 use crate::*;
 
 /// The columns a `Record` is read from; the dataset and resource are known to the caller.
 const RECORD_SELECT: &str =
-    "SELECT id, parent_id, created_us, modified_us, active, doc FROM records WHERE dataset = ";
+    "SELECT id, parent_id, created_us, modified_us, active, doc FROM records WHERE resource = ";
 
 /// A row of [`RECORD_SELECT`], read by position: pages of thousands of rows pass here.
 fn record_from(row: &SqliteRow) -> Record {
@@ -106,23 +110,61 @@ fn push_list_filters(qb: &mut QueryBuilder<'_, Sqlite>, q: &ListQuery) -> Result
     Ok(())
 }
 
-pub(super) async fn put_records(
-    s: &SqliteStore,
-    dataset: Dataset,
-    resource: &str,
-    records: &[Record],
+/// Whether a failure came from a generation replaced under the caller (its pools closed or
+/// its file removed by another process), so the call is worth repeating on the new one.
+fn replaced_under_us(e: &StoreError) -> bool {
+    match e {
+        StoreError::Backend(sqlx::Error::PoolClosed) => true,
+        StoreError::Backend(sqlx::Error::Database(db)) => db.code().as_deref() == Some("14"),
+        _ => false,
+    }
+}
+
+/// Runs `$body` against the served generation `$db` of `$dataset` (or answers `$empty` when
+/// the dataset has no records yet), once more if that generation was replaced meanwhile.
+macro_rules! on_served {
+    ($s:expr, $dataset:expr, |$db:ident| $body:expr, $empty:expr) => {{
+        let mut retried = false;
+        loop {
+            let Some($db) = $s.data.current(&$s.readers, $dataset).await? else {
+                break Ok($empty);
+            };
+            let outcome: Result<_> = async { $body }.await;
+            match outcome {
+                Err(e) if !retried && replaced_under_us(&e) => {
+                    retried = true;
+                    $s.data.forget($dataset);
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+async fn writable(s: &SqliteStore, dataset: Dataset) -> Result<Arc<DataDb>> {
+    s.data.writable(&s.readers, &s.writer, dataset).await
+}
+
+/// Inserts or replaces rows of several resources in one transaction on `conn`.
+async fn insert_rows(
+    conn: &mut sqlx::SqliteConnection,
+    rows: &[(&str, &Record)],
+    replace: bool,
 ) -> Result<()> {
-    let key = dataset.key();
-    let mut tx = s.writer.begin().await?;
+    use sqlx::Connection;
+    let verb = if replace {
+        "INSERT OR REPLACE"
+    } else {
+        "INSERT"
+    };
+    let mut tx = conn.begin().await?;
     // Bounded statements: SQLite allows at most 32766 bound variables in one statement.
-    for chunk in records.chunks(1000) {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT OR REPLACE INTO records \
-             (dataset, resource, id, parent_id, created_us, modified_us, active, doc) ",
-        );
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(&key)
-                .push_bind(resource)
+    for chunk in rows.chunks(1000) {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "{verb} INTO records (resource, id, parent_id, created_us, modified_us, active, doc) "
+        ));
+        qb.push_values(chunk, |mut b, (resource, r)| {
+            b.push_bind(*resource)
                 .push_bind(r.id)
                 .push_bind(r.parent_id)
                 .push_bind(r.created_us)
@@ -136,63 +178,37 @@ pub(super) async fn put_records(
     Ok(())
 }
 
+pub(super) async fn put_records(
+    s: &SqliteStore,
+    dataset: Dataset,
+    resource: &str,
+    records: &[Record],
+) -> Result<()> {
+    let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
+    let db = writable(s, dataset).await?;
+    let mut conn = db.writer.acquire().await?;
+    insert_rows(&mut conn, &rows, true).await
+}
+
 pub(super) async fn put_record_set(
     s: &SqliteStore,
     dataset: Dataset,
     records: &[(String, Record)],
 ) -> Result<()> {
-    let key = dataset.key();
-    let mut tx = s.writer.begin().await?;
-    for (resource, r) in records {
-        sqlx::query(
-            "INSERT OR REPLACE INTO records \
-             (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key)
-        .bind(resource)
-        .bind(r.id)
-        .bind(r.parent_id)
-        .bind(r.created_us)
-        .bind(r.modified_us)
-        .bind(r.active)
-        .bind(&r.doc)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    let rows: Vec<_> = records.iter().map(|(res, r)| (res.as_str(), r)).collect();
+    let db = writable(s, dataset).await?;
+    let mut conn = db.writer.acquire().await?;
+    insert_rows(&mut conn, &rows, true).await
 }
 
+/// Copies a dataset as a file: staged, then published over the target.
 pub(super) async fn copy_dataset(s: &SqliteStore, from: Dataset, to: Dataset) -> Result<u64> {
-    let (from, to) = (from.key(), to.key());
-    let mut tx = s.writer.begin().await?;
-    sqlx::query("DELETE FROM records WHERE dataset = ?")
-        .bind(&to)
-        .execute(&mut *tx)
+    let (staged, rows) = s
+        .data
+        .stage(&s.readers, &s.writer, to, Some(from), Arc::new(|_, _| {}))
         .await?;
-    let copied = sqlx::query(
-        "INSERT INTO records \
-         (dataset, resource, id, parent_id, created_us, modified_us, active, doc) \
-         SELECT ?, resource, id, parent_id, created_us, modified_us, active, doc \
-         FROM records WHERE dataset = ?",
-    )
-    .bind(&to)
-    .bind(&from)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    sqlx::query(
-        "INSERT INTO id_sequences (dataset, next_id) \
-         SELECT ?, next_id FROM id_sequences WHERE dataset = ? \
-         ON CONFLICT (dataset) DO UPDATE SET next_id = MAX(next_id, excluded.next_id)",
-    )
-    .bind(&to)
-    .bind(&from)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(copied)
+    s.data.publish(&s.readers, &s.writer, &staged, 0).await?;
+    Ok(rows)
 }
 
 pub(super) async fn get_record(
@@ -202,19 +218,24 @@ pub(super) async fn get_record(
     parent_id: Option<i64>,
     id: i64,
 ) -> Result<Option<Record>> {
-    let row = sqlx::query(
-        "SELECT id, parent_id, created_us, modified_us, active, doc FROM records \
-         WHERE dataset = ? AND resource = ? AND id = ? \
-         AND (? IS NULL OR parent_id = ?)",
+    on_served!(
+        s,
+        dataset,
+        |db| {
+            let row = sqlx::query(
+                "SELECT id, parent_id, created_us, modified_us, active, doc FROM records \
+                 WHERE resource = ? AND id = ? AND (? IS NULL OR parent_id = ?)",
+            )
+            .bind(resource)
+            .bind(id)
+            .bind(parent_id)
+            .bind(parent_id)
+            .fetch_optional(&db.readers)
+            .await?;
+            Ok(row.as_ref().map(record_from))
+        },
+        None
     )
-    .bind(dataset.key())
-    .bind(resource)
-    .bind(id)
-    .bind(parent_id)
-    .bind(parent_id)
-    .fetch_optional(&s.readers)
-    .await?;
-    Ok(row.as_ref().map(record_from))
 }
 
 pub(super) async fn list_records(
@@ -223,11 +244,18 @@ pub(super) async fn list_records(
     resource: &str,
     q: &ListQuery,
 ) -> Result<ListPage> {
-    let key = dataset.key();
+    let empty = ListPage {
+        records: Vec::new(),
+        has_more: false,
+        total: q.include_total.then_some(0),
+    };
+    on_served!(s, dataset, |db| list_in(&db, resource, q).await, empty)
+}
+
+/// A list query against one generation: the page and its total come from the same copy.
+async fn list_in(db: &DataDb, resource: &str, q: &ListQuery) -> Result<ListPage> {
     let mut qb = QueryBuilder::<Sqlite>::new(RECORD_SELECT);
-    qb.push_bind(&key)
-        .push(" AND resource = ")
-        .push_bind(resource);
+    qb.push_bind(resource);
     push_list_filters(&mut qb, q)?;
     let (sort_key, desc) = q.sort.clone().unwrap_or((SortKey::Id, false));
     let dir = if desc { "DESC" } else { "ASC" };
@@ -243,7 +271,7 @@ pub(super) async fn list_records(
     // One row past the page tells whether there is more.
     qb.push(" LIMIT ").push_bind(q.limit as i64 + 1);
     qb.push(" OFFSET ").push_bind(q.offset as i64);
-    let rows = qb.build().fetch_all(&s.readers).await?;
+    let rows = qb.build().fetch_all(&db.readers).await?;
     let has_more = rows.len() > q.limit as usize;
     let records = rows
         .iter()
@@ -252,12 +280,10 @@ pub(super) async fn list_records(
         .collect();
 
     let total = if q.include_total {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM records WHERE dataset = ");
-        qb.push_bind(&key)
-            .push(" AND resource = ")
-            .push_bind(resource);
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM records WHERE resource = ");
+        qb.push_bind(resource);
         push_list_filters(&mut qb, q)?;
-        Some(qb.build().fetch_one(&s.readers).await?.get::<i64, _>(0))
+        Some(qb.build().fetch_one(&db.readers).await?.get::<i64, _>(0))
     } else {
         None
     };
@@ -274,10 +300,42 @@ pub(super) async fn export_records(
     resource: &str,
     q: &ExportQuery,
 ) -> Result<Vec<Record>> {
+    Ok(export_page(s, dataset, resource, q, None).await?.1)
+}
+
+pub(super) async fn export_page(
+    s: &SqliteStore,
+    dataset: Dataset,
+    resource: &str,
+    q: &ExportQuery,
+    expect: Option<i64>,
+) -> Result<(i64, Vec<Record>)> {
+    let check = |generation: i64| match expect {
+        Some(expected) if expected != generation => Err(StoreError::Replaced {
+            dataset: dataset.key(),
+            expected,
+            current: generation,
+        }),
+        _ => Ok(()),
+    };
+    let found = on_served!(
+        s,
+        dataset,
+        |db| {
+            check(db.generation)?;
+            Ok(Some((db.generation, export_in(&db, resource, q).await?)))
+        },
+        None
+    )?;
+    match found {
+        Some(page) => Ok(page),
+        None => check(0).map(|_| (0, Vec::new())),
+    }
+}
+
+async fn export_in(db: &DataDb, resource: &str, q: &ExportQuery) -> Result<Vec<Record>> {
     let mut qb = QueryBuilder::<Sqlite>::new(RECORD_SELECT);
-    qb.push_bind(dataset.key())
-        .push(" AND resource = ")
-        .push_bind(resource);
+    qb.push_bind(resource);
     match q.from {
         ExportFrom::Start => {}
         ExportFrom::After { modified_us, id } => {
@@ -290,36 +348,120 @@ pub(super) async fn export_records(
     }
     qb.push(" ORDER BY modified_us, id LIMIT ")
         .push_bind(q.limit as i64);
-    let rows = qb.build().fetch_all(&s.readers).await?;
+    let rows = qb.build().fetch_all(&db.readers).await?;
     Ok(rows.iter().map(record_from).collect())
 }
 
 pub(super) async fn allocate_ids(s: &SqliteStore, dataset: Dataset, count: i64) -> Result<i64> {
+    let db = writable(s, dataset).await?;
     // Ids start high enough that callers meet int64 values past 2^31 early.
     let first: i64 = sqlx::query_scalar(
-        "INSERT INTO id_sequences (dataset, next_id) VALUES (?, 2147483648 + ?) \
-         ON CONFLICT (dataset) DO UPDATE SET next_id = next_id + ? \
+        "INSERT INTO id_sequence (one, next_id) VALUES (1, 2147483648 + ?) \
+         ON CONFLICT (one) DO UPDATE SET next_id = next_id + ? \
          RETURNING next_id - ?",
     )
-    .bind(dataset.key())
     .bind(count)
     .bind(count)
     .bind(count)
-    .fetch_one(&s.writer)
+    .fetch_one(&db.writer)
     .await?;
     Ok(first)
 }
 
 pub(super) async fn count_records(s: &SqliteStore, dataset: Dataset) -> Result<Vec<(String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT resource, COUNT(*) AS n FROM records WHERE dataset = ? \
-         GROUP BY resource ORDER BY resource",
+    on_served!(
+        s,
+        dataset,
+        |db| {
+            let rows = sqlx::query(
+                "SELECT resource, COUNT(*) AS n FROM records GROUP BY resource ORDER BY resource",
+            )
+            .fetch_all(&db.readers)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get("resource"), r.get("n")))
+                .collect())
+        },
+        Vec::new()
     )
-    .bind(dataset.key())
-    .fetch_all(&s.readers)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get("resource"), r.get("n")))
-        .collect())
+}
+
+pub(super) async fn staged_put(
+    s: &SqliteStore,
+    staged: &Staged,
+    resource: &str,
+    records: &[Record],
+) -> Result<()> {
+    let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
+    let mut conn = s.data.bulk(staged).await?;
+    insert_rows(&mut conn, &rows, true).await
+}
+
+/// Rows read, rewritten and written back per round.
+const TRANSFORM_BATCH: i64 = 4000;
+
+/// Rewrites every document of a staged file in table order: rows are read in batches, the
+/// batch is transformed on two threads, and the changed documents are written back by rowid.
+pub(super) async fn transform_staged(
+    s: &SqliteStore,
+    staged: &Staged,
+    transform: Arc<DocTransform>,
+    progress: Progress,
+) -> Result<u64> {
+    let mut conn = s.data.bulk(staged).await?;
+    let conn = &mut *conn;
+    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM records")
+        .fetch_one(&mut *conn)
+        .await?;
+    let (mut after, mut changed) = (0i64, 0u64);
+    loop {
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT rowid, resource, doc FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        )
+        .bind(after)
+        .bind(TRANSFORM_BATCH)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(end) = rows.last().map(|r| r.0) else {
+            break;
+        };
+        after = end;
+        let f = transform.clone();
+        let updates = tokio::task::spawn_blocking(move || transform_rows(rows, &*f))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
+        changed += updates.len() as u64;
+        for chunk in updates.chunks(2000) {
+            let mut qb = QueryBuilder::<Sqlite>::new("WITH v(rid, doc) AS (VALUES ");
+            let mut sep = qb.separated(", ");
+            for (rowid, doc) in chunk {
+                sep.push("(")
+                    .push_bind_unseparated(*rowid)
+                    .push_unseparated(", ")
+                    .push_bind_unseparated(doc.as_str())
+                    .push_unseparated(")");
+            }
+            qb.push(") UPDATE records SET doc = v.doc FROM v WHERE records.rowid = v.rid");
+            qb.build().execute(&mut *conn).await?;
+        }
+        progress(after.max(0) as u64, last.max(0) as u64);
+    }
+    Ok(changed)
+}
+
+/// Applies a transform to rows on two threads; returns the rows it changed.
+fn transform_rows(rows: Vec<(i64, String, String)>, f: &DocTransform) -> Vec<(i64, String)> {
+    let apply = |part: &[(i64, String, String)]| -> Vec<(i64, String)> {
+        part.iter()
+            .filter_map(|(rowid, resource, doc)| f(resource, doc).map(|d| (*rowid, d)))
+            .collect()
+    };
+    let (left, right) = rows.split_at(rows.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| apply(right));
+        let mut out = apply(left);
+        out.extend(other.join().expect("transform thread"));
+        out
+    })
 }

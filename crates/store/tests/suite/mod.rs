@@ -6,6 +6,7 @@ pub mod harness;
 pub mod lifecycle;
 pub mod lists;
 pub mod records;
+pub mod refresh;
 
 use fieldgate_store::{
     App, Dataset, Environment, ListQuery, Record, Store, StoreError, Tenant, TenantKind,

@@ -1,0 +1,243 @@
+//! `fieldgate seed` and `fieldgate refresh`: sample data at scale, and refreshes of integration
+//! copies, run against the store directly (a serving process on the same store sees the
+//! result, and either process may run a queued job).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use fieldgate_server::Config;
+use fieldgate_server::control::{Actor, Control};
+use fieldgate_server::refresh::{
+    JobView, Refresh, RefreshRequest, Runner, SettingsChange, seed::seed_scaled,
+};
+use fieldgate_store::{Dataset, Environment, JobStatus, RefreshSource, TenantKind};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Subcommand)]
+pub enum RefreshAction {
+    /// Refresh a tenant's integration copy, showing progress until it is done.
+    Request {
+        #[arg(long)]
+        tenant: i64,
+        /// `production` (a copy of production) or `sample` (the standard sample data);
+        /// default: the tenant's setting.
+        #[arg(long)]
+        source: Option<String>,
+        /// Mask personal data in the copy (default: the tenant's setting).
+        #[arg(long, conflicts_with = "no_mask")]
+        mask: bool,
+        #[arg(long)]
+        no_mask: bool,
+        /// Refresh even if the minimum interval since the last refresh has not passed.
+        #[arg(long)]
+        force: bool,
+        /// Queue the job and return; a serving process runs it.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// List refresh jobs, newest first.
+    List {
+        #[arg(long)]
+        tenant: Option<i64>,
+    },
+    /// Show one job as JSON.
+    Show { id: i64 },
+    /// Show or change what a tenant's integration copy holds.
+    Settings {
+        #[arg(long)]
+        tenant: i64,
+        #[arg(long)]
+        source: Option<String>,
+        /// `true` or `false`.
+        #[arg(long)]
+        mask: Option<bool>,
+        /// Seconds; a negative value goes back to the configured default.
+        #[arg(long)]
+        min_interval_secs: Option<i64>,
+    },
+}
+
+fn cli_actor() -> Actor {
+    Actor {
+        name: "operator".into(),
+        address: Some("cli".into()),
+    }
+}
+
+fn source(text: Option<&str>) -> Result<Option<RefreshSource>> {
+    text.map(|s| {
+        RefreshSource::parse(s)
+            .with_context(|| format!("unknown source `{s}` (production or sample)"))
+    })
+    .transpose()
+}
+
+fn bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u64) -> Result<()> {
+    let environment: Environment = env.parse().map_err(anyhow::Error::msg)?;
+    let (store, keys) = fieldgate_server::open(&config).await?;
+    if store.tenant(tenant).await?.is_none() {
+        let control = Control {
+            store: store.as_ref(),
+            keys: &keys,
+            actor: cli_actor(),
+        };
+        control
+            .create_tenant(tenant, &format!("Tenant {tenant}"), TenantKind::Customer)
+            .await?;
+        eprintln!("created customer tenant {tenant}");
+    }
+    let progress = bar(
+        scale as u64,
+        "{spinner} seeding [{bar:40}] {pos}/{len} customers, {msg} ({eta} left)",
+    );
+    let started = Instant::now();
+    let seeded = seed_scaled(
+        store.as_ref(),
+        Dataset::new(environment, tenant),
+        seed,
+        scale,
+        |done, _, records| {
+            progress.set_position(done);
+            progress.set_message(format!("{records} records"));
+        },
+    )
+    .await?;
+    progress.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "seeded {env}/{tenant}: {} records around {scale} customers in {secs:.1} s \
+         ({:.0} records/s), generation {}",
+        seeded.records,
+        seeded.records as f64 / secs,
+        seeded.generation
+    );
+    Ok(())
+}
+
+pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
+    let (store, keys) = fieldgate_server::open(&config).await?;
+    let service = Refresh {
+        store: store.as_ref(),
+        config: &config.refresh,
+        actor: cli_actor(),
+    };
+    match action {
+        RefreshAction::Request {
+            tenant,
+            source: from,
+            mask,
+            no_mask,
+            force,
+            detach,
+        } => {
+            let request = RefreshRequest {
+                source: source(from.as_deref())?,
+                masked: (mask || no_mask).then_some(mask),
+                force,
+            };
+            let settings = service.settings(tenant).await?;
+            eprintln!(
+                "{}",
+                fieldgate_server::refresh::confirmation_text(&settings)
+            );
+            let job = service.request(tenant, &request).await?;
+            println!("queued refresh job {} for tenant {tenant}", job.id);
+            if detach {
+                return Ok(());
+            }
+            // This process runs queued jobs too while it waits; a serving process may take
+            // this one first.
+            let runner = Arc::new(Runner::new(store.clone(), &keys, config.refresh.clone()));
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let running = tokio::spawn(runner.run(stopped));
+            let progress = bar(1, "{spinner} {msg:>24} [{bar:40}] {pos}/{len} rows");
+            let view = service.watch(job.id, |v| show(&progress, v)).await?;
+            progress.finish_and_clear();
+            let _ = stop.send(true);
+            let _ = running.await;
+            print_outcome(&view)
+        }
+        RefreshAction::List { tenant } => {
+            for v in service.jobs(tenant, 50).await? {
+                println!(
+                    "{:>6}  tenant {:<12} {:<10} {:<8} {:<10} {:>5.1}%  {}",
+                    v.id,
+                    v.tenant_id,
+                    v.source.as_str(),
+                    if v.masked { "masked" } else { "" },
+                    v.status.as_str(),
+                    v.percent,
+                    v.error.as_deref().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        RefreshAction::Show { id } => {
+            println!("{}", serde_json::to_string_pretty(&service.job(id).await?)?);
+            Ok(())
+        }
+        RefreshAction::Settings {
+            tenant,
+            source: from,
+            mask,
+            min_interval_secs,
+        } => {
+            let change = SettingsChange {
+                source: source(from.as_deref())?,
+                masked: mask,
+                min_interval_secs: min_interval_secs.map(|s| (s >= 0).then_some(s)),
+            };
+            let settings = if change.source.is_some()
+                || change.masked.is_some()
+                || change.min_interval_secs.is_some()
+            {
+                service.change_settings(tenant, &change).await?
+            } else {
+                service.settings(tenant).await?
+            };
+            println!("{}", serde_json::to_string_pretty(&settings)?);
+            Ok(())
+        }
+    }
+}
+
+fn show(progress: &ProgressBar, view: &JobView) {
+    progress.set_length(view.rows_total.max(1) as u64);
+    progress.set_position(view.rows_copied.max(0) as u64);
+    let eta = view
+        .estimated_seconds_left
+        .map_or(String::new(), |s| format!(", {s:.0} s left"));
+    progress.set_message(format!("{}{eta}", view.phase));
+}
+
+fn print_outcome(view: &JobView) -> Result<()> {
+    match view.status {
+        JobStatus::Done => {
+            println!(
+                "refresh job {} done: {} rows, generation {}",
+                view.id,
+                view.rows_total,
+                view.generation.unwrap_or_default()
+            );
+            Ok(())
+        }
+        _ => anyhow::bail!(
+            "refresh job {} failed: {}",
+            view.id,
+            view.error.as_deref().unwrap_or("no reason recorded")
+        ),
+    }
+}

@@ -1,0 +1,251 @@
+//! The admin API's refresh routes, as a router the admin API nests (under `/admin/v1` or the
+//! like). The caller's authentication layer puts the [`Actor`] in the request's extensions;
+//! an operator may act on every tenant, a tenant admin (`admin:{user}@{tenant}`) on their own.
+//!
+//! | route | does |
+//! |---|---|
+//! | `GET /tenants/{tenant}/integration` | settings, and the text to confirm a refresh with |
+//! | `PATCH /tenants/{tenant}/integration` | `{source, masked, minIntervalSecs}` |
+//! | `POST /tenants/{tenant}/refresh` | `{source?, masked?, force?}` → 202 with the job |
+//! | `GET /tenants/{tenant}/refresh` | the tenant's jobs, newest first |
+//! | `GET /refresh/jobs` | every tenant's jobs (operators) |
+//! | `GET /refresh/jobs/{id}` | one job's progress view |
+//! | `POST /refresh/jobs/{id}/retry` | requests a failed job again |
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::{JobView, Refresh, RefreshError, RefreshRequest, SettingsChange, confirmation_text};
+use super::{is_operator, now_us};
+use crate::control::Actor;
+use crate::error::{ApiError, new_trace_id};
+use crate::state::AppState;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/tenants/{tenant}/integration",
+            get(get_settings).patch(patch_settings),
+        )
+        .route("/tenants/{tenant}/refresh", post(request).get(tenant_jobs))
+        .route("/refresh/jobs", get(all_jobs))
+        .route("/refresh/jobs/{id}", get(job))
+        .route("/refresh/jobs/{id}/retry", post(retry))
+        .with_state(state)
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(e: RefreshError) -> Self {
+        let message = e.to_string();
+        match e {
+            RefreshError::NoTenant(_) | RefreshError::NoJob(_) => ApiError::not_found(message),
+            RefreshError::Busy { .. } => ApiError::new(StatusCode::CONFLICT, message),
+            RefreshError::TooSoon { wait_secs, .. } => {
+                let mut error = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("{message}. Try again in {wait_secs} seconds."),
+                );
+                error.retry_after = Some(wait_secs as u64);
+                error
+            }
+            RefreshError::ForceNeedsOperator => ApiError::forbidden(message),
+            RefreshError::NoProduction(_) | RefreshError::Invalid(_) => {
+                ApiError::bad_request(message)
+            }
+            RefreshError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Errors of this router, with a trace id the log line carries too.
+struct Failure(ApiError);
+
+impl<E: Into<ApiError>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.into())
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let mut error = self.0;
+        if error.trace_id.is_empty() {
+            error.trace_id = new_trace_id();
+        }
+        tracing::info!(status = error.status, title = %error.title, trace_id = %error.trace_id, "refresh request refused");
+        error.into_response()
+    }
+}
+
+type Answer = Result<Response, Failure>;
+
+fn actor(found: Option<Extension<Actor>>) -> Result<Actor, Failure> {
+    found.map(|Extension(a)| a).ok_or_else(|| {
+        Failure(ApiError::unauthorized(
+            "Sign in to manage integration refreshes.",
+        ))
+    })
+}
+
+/// An operator may act on any tenant; a tenant admin only on their own.
+fn may_act(actor: &Actor, tenant: i64) -> Result<(), Failure> {
+    if is_operator(actor) || actor.name.ends_with(&format!("@{tenant}")) {
+        return Ok(());
+    }
+    Err(Failure(ApiError::forbidden(format!(
+        "{} may not manage the integration copy of tenant {tenant}.",
+        actor.name
+    ))))
+}
+
+fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Failure> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        Failure(
+            ApiError::bad_request("The request body is not valid.")
+                .with_error("body", e.to_string()),
+        )
+    })
+}
+
+fn service<'a>(state: &'a AppState, actor: Actor) -> Refresh<'a> {
+    Refresh {
+        store: state.store.as_ref(),
+        config: state.refresh.config(),
+        actor,
+    }
+}
+
+async fn get_settings(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(tenant): Path<i64>,
+) -> Answer {
+    let actor = actor(who)?;
+    may_act(&actor, tenant)?;
+    let refresh = service(&state, actor);
+    let settings = refresh.settings(tenant).await?;
+    let interval = settings
+        .min_interval_secs
+        .unwrap_or(refresh.config.min_interval_secs);
+    let mut doc = serde_json::to_value(&settings).map_err(|_| ApiError::internal())?;
+    doc["effectiveMinIntervalSecs"] = interval.into();
+    doc["confirmation"] = confirmation_text(&settings).into();
+    Ok(Json(doc).into_response())
+}
+
+async fn patch_settings(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(tenant): Path<i64>,
+    bytes: Bytes,
+) -> Answer {
+    let actor = actor(who)?;
+    may_act(&actor, tenant)?;
+    let change: SettingsChange = body(&bytes)?;
+    if change.min_interval_secs.is_some() && !is_operator(&actor) {
+        return Err(RefreshError::Invalid(
+            "only an operator can change the minimum interval between refreshes".into(),
+        )
+        .into());
+    }
+    let settings = service(&state, actor)
+        .change_settings(tenant, &change)
+        .await?;
+    Ok(Json(settings).into_response())
+}
+
+fn accepted(view: JobView) -> Response {
+    let location = format!("../refresh/jobs/{}", view.id);
+    let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
+    if let Ok(v) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+async fn request(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(tenant): Path<i64>,
+    bytes: Bytes,
+) -> Answer {
+    let actor = actor(who)?;
+    may_act(&actor, tenant)?;
+    let request: RefreshRequest = body(&bytes)?;
+    let job = service(&state, actor).request(tenant, &request).await?;
+    state.refresh.wake();
+    Ok(accepted(JobView::of(&job, now_us())))
+}
+
+#[derive(Debug, Deserialize)]
+struct Listing {
+    limit: Option<u32>,
+}
+
+async fn tenant_jobs(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(tenant): Path<i64>,
+    Query(listing): Query<Listing>,
+) -> Answer {
+    let actor = actor(who)?;
+    may_act(&actor, tenant)?;
+    let jobs = service(&state, actor)
+        .jobs(Some(tenant), listing.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(json!({ "data": jobs })).into_response())
+}
+
+async fn all_jobs(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Query(listing): Query<Listing>,
+) -> Answer {
+    let actor = actor(who)?;
+    if !is_operator(&actor) {
+        return Err(Failure(ApiError::forbidden(
+            "Only operators see every tenant's refreshes.",
+        )));
+    }
+    let jobs = service(&state, actor)
+        .jobs(None, listing.limit.unwrap_or(50))
+        .await?;
+    Ok(Json(json!({ "data": jobs })).into_response())
+}
+
+async fn job(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(id): Path<i64>,
+) -> Answer {
+    let actor = actor(who)?;
+    let view = service(&state, actor.clone()).job(id).await?;
+    may_act(&actor, view.tenant_id)?;
+    Ok(Json(view).into_response())
+}
+
+async fn retry(
+    State(state): State<Arc<AppState>>,
+    who: Option<Extension<Actor>>,
+    Path(id): Path<i64>,
+) -> Answer {
+    let actor = actor(who)?;
+    let refresh = service(&state, actor.clone());
+    let view = refresh.job(id).await?;
+    may_act(&actor, view.tenant_id)?;
+    let job = refresh.retry(id).await?;
+    state.refresh.wake();
+    Ok(accepted(JobView::of(&job, now_us())))
+}

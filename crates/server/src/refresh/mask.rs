@@ -1,0 +1,285 @@
+//! Masking: personal values replaced by deterministic stand-ins of the same shape.
+//!
+//! Which properties are personal is declared per schema in the catalog (`personal.json`); a
+//! resource's masked properties are those declared by any schema its records are served
+//! through, nested ones included. Each run of letters or digits in a value is replaced by a
+//! run of the same length and kind (letters keep their case and their vowel/consonant pattern,
+//! digits stay digits, punctuation stays), chosen by an HMAC of the run under a key of the
+//! tenant. So the same input always gives the same output (filters and joins on these values
+//! still work), a phone number still looks like one, and without the key the originals cannot
+//! be recovered by trying a dictionary.
+
+use std::collections::{HashMap, HashSet};
+
+use fieldgate_catalog::{Catalog, OpKind};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+const VOWELS: &[u8] = b"aeiou";
+const CONSONANTS: &[u8] = b"bcdfghjklmnprstvwz";
+
+/// Masks the documents of one tenant's dataset.
+pub struct Masker {
+    mac: HmacSha256,
+    fields: HashMap<String, HashSet<String>>,
+    /// Stand-ins made so far: names and streets repeat a lot.
+    made: moka::sync::Cache<String, String>,
+}
+
+impl Masker {
+    /// `key` is the tenant's masking key (derived from the master key, never stored).
+    pub fn new(catalog: &Catalog, key: &[u8]) -> Self {
+        Self {
+            mac: HmacSha256::new_from_slice(key).expect("any key length works"),
+            fields: personal_by_resource(catalog),
+            made: moka::sync::Cache::new(500_000),
+        }
+    }
+
+    /// The personal properties of a resource's records, if it has any.
+    pub fn fields(&self, resource: &str) -> Option<&HashSet<String>> {
+        self.fields.get(resource).filter(|f| !f.is_empty())
+    }
+
+    /// The document with its personal values replaced, or `None` when it holds none.
+    pub fn mask_doc(&self, resource: &str, doc: &str) -> Option<String> {
+        let fields = self.fields(resource)?;
+        // Most documents are compact JSON; one without any personal property holding text
+        // needs no parsing.
+        if !fields.iter().any(|f| has_text_property(doc, f)) {
+            return None;
+        }
+        let mut value: Value = serde_json::from_str(doc).ok()?;
+        let changed = self.mask_value(&mut value, fields, false);
+        changed.then(|| value.to_string())
+    }
+
+    fn mask_value(&self, value: &mut Value, fields: &HashSet<String>, personal: bool) -> bool {
+        match value {
+            Value::String(s) if personal && !s.is_empty() => {
+                *s = self.stand_in(s);
+                true
+            }
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |c, v| self.mask_value(v, fields, personal) | c),
+            Value::Object(map) => map.iter_mut().fold(false, |c, (k, v)| {
+                self.mask_value(v, fields, fields.contains(k)) | c
+            }),
+            _ => false,
+        }
+    }
+
+    /// The stand-in of one value: each run of letters or digits replaced, the rest kept.
+    pub fn stand_in(&self, value: &str) -> String {
+        let mut out = String::with_capacity(value.len());
+        let mut run = String::new();
+        for c in value.chars() {
+            if c.is_alphanumeric() {
+                run.push(c);
+            } else {
+                if !run.is_empty() {
+                    out.push_str(&self.token(&run));
+                    run.clear();
+                }
+                out.push(c);
+            }
+        }
+        if !run.is_empty() {
+            out.push_str(&self.token(&run));
+        }
+        out
+    }
+
+    fn token(&self, run: &str) -> String {
+        if let Some(found) = self.made.get(run) {
+            return found;
+        }
+        let made = self.make_token(run);
+        self.made.insert(run.to_string(), made.clone());
+        made
+    }
+
+    fn make_token(&self, run: &str) -> String {
+        for salt in 0u8.. {
+            let mut bytes = Vec::new();
+            let mut block = 0u8;
+            while bytes.len() < run.chars().count() {
+                let mut mac = self.mac.clone();
+                mac.update(&[salt, block]);
+                mac.update(run.as_bytes());
+                bytes.extend_from_slice(&mac.finalize().into_bytes());
+                block += 1;
+            }
+            let made: String = run
+                .chars()
+                .zip(bytes)
+                .map(|(c, b)| replace_char(c, b))
+                .collect();
+            // A stand-in never equals what it stands for.
+            if !made.eq_ignore_ascii_case(run) {
+                return made;
+            }
+        }
+        unreachable!("some salt gives a different token")
+    }
+}
+
+fn replace_char(c: char, b: u8) -> char {
+    if c.is_ascii_digit() {
+        return (b'0' + b % 10) as char;
+    }
+    if c.is_numeric() {
+        return (b'0' + b % 10) as char;
+    }
+    let vowel = "aeiouyAEIOUY".contains(c);
+    let pool = if vowel { VOWELS } else { CONSONANTS };
+    let letter = pool[b as usize % pool.len()] as char;
+    if c.is_uppercase() {
+        letter.to_ascii_uppercase()
+    } else {
+        letter
+    }
+}
+
+/// Whether compact JSON text has `"name":"` somewhere (a property holding text), or the
+/// property at all when it is not compact.
+fn has_text_property(doc: &str, name: &str) -> bool {
+    let mut at = 0;
+    while let Some(found) = doc[at..].find(name) {
+        let start = at + found;
+        let end = start + name.len();
+        let quoted = start > 0 && doc.as_bytes()[start - 1] == b'"';
+        let rest = &doc.as_bytes()[end..];
+        if quoted && rest.first() == Some(&b'"') {
+            let after = rest[1..].iter().copied().find(|b| !b.is_ascii_whitespace());
+            let value = rest[1..]
+                .iter()
+                .copied()
+                .skip_while(|b| b.is_ascii_whitespace() || *b == b':')
+                .find(|b| !b.is_ascii_whitespace());
+            if after == Some(b':') && matches!(value, Some(b'"') | Some(b'[') | Some(b'{')) {
+                return true;
+            }
+        }
+        at = end;
+    }
+    false
+}
+
+/// For every resource, the personal properties declared by the schemas it is served through,
+/// following references into nested schemas.
+pub fn personal_by_resource(catalog: &Catalog) -> HashMap<String, HashSet<String>> {
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for op in &catalog.operations {
+        let schema = match op.kind {
+            OpKind::Get => op.response_schema.as_deref(),
+            OpKind::List | OpKind::Array | OpKind::Export => op.item_schema.as_deref(),
+            _ => None,
+        };
+        let Some(schema) = schema else {
+            continue;
+        };
+        let fields = out.entry(op.resource.clone()).or_default();
+        let mut seen = HashSet::new();
+        collect(
+            catalog,
+            &op.module,
+            &Value::from(schema_ref(schema)),
+            &mut seen,
+            fields,
+        );
+    }
+    out
+}
+
+fn schema_ref(name: &str) -> serde_json::Map<String, Value> {
+    let mut map = serde_json::Map::new();
+    map.insert("$ref".into(), Value::from(name));
+    map
+}
+
+fn collect(
+    catalog: &Catalog,
+    module: &str,
+    schema: &Value,
+    seen: &mut HashSet<String>,
+    out: &mut HashSet<String>,
+) {
+    if let Some(name) = schema.get("$ref").and_then(Value::as_str) {
+        if seen.insert(name.to_string()) {
+            out.extend(catalog.personal_fields(module, name).iter().cloned());
+            if let Some(target) = catalog.schema(module, name) {
+                collect(catalog, module, target, seen, out);
+            }
+        }
+        return;
+    }
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for prop in props.values() {
+            collect(catalog, module, prop, seen, out);
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        collect(catalog, module, items, seen, out);
+    }
+    for key in ["oneOf", "allOf", "anyOf"] {
+        for option in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect(catalog, module, option, seen, out);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masker() -> Masker {
+        Masker::new(Catalog::get(), b"tenant key")
+    }
+
+    #[test]
+    fn stand_ins_keep_the_shape_and_are_deterministic() {
+        let m = masker();
+        let phone = m.stand_in("(214) 555-0134");
+        assert_eq!(phone.len(), "(214) 555-0134".len());
+        assert!(phone.starts_with('(') && phone[5..].starts_with(' ') && phone.contains('-'));
+        assert_ne!(phone, "(214) 555-0134");
+        let email = m.stand_in("john.smith@example.com");
+        assert_eq!(email.matches('@').count(), 1);
+        assert!(!email.contains("john") && !email.contains("smith"));
+        let name = m.stand_in("John Smith");
+        assert_eq!(name, m.stand_in("John Smith"));
+        assert!(name.chars().next().unwrap().is_uppercase());
+        assert_ne!(
+            Masker::new(Catalog::get(), b"another tenant").stand_in("John Smith"),
+            name
+        );
+    }
+
+    #[test]
+    fn customers_mask_names_and_streets_but_not_ids() {
+        let m = masker();
+        let fields = m
+            .fields("crm/customers")
+            .expect("customers hold personal data");
+        assert!(fields.contains("name") && fields.contains("street"));
+        let doc = r#"{"id":7,"name":"Ann Lee","active":true,"address":{"street":"12 Oak St","zip":"75001"}}"#;
+        let masked: Value =
+            serde_json::from_str(&m.mask_doc("crm/customers", doc).unwrap()).unwrap();
+        assert_eq!(masked["id"], 7);
+        assert_eq!(masked["address"]["zip"], "75001");
+        assert_ne!(masked["name"], "Ann Lee");
+        assert_ne!(masked["address"]["street"], "12 Oak St");
+        let no_text = r#"{"id":8,"name":null}"#;
+        assert_eq!(m.mask_doc("crm/customers", no_text), None);
+    }
+}

@@ -1,0 +1,449 @@
+//! Refreshes of integration copies: a tenant's integration dataset becomes an exact copy of its
+//! production dataset at one moment (optionally with personal data masked), or the standard
+//! sample data, switched in atomically while requests go on being served.
+//!
+//! A request creates a job (queued → running → done or failed); a runner in every serving
+//! process (and in the CLI) claims queued jobs one at a time, so exactly one process runs each.
+//! [`Refresh`] is what the admin API, the console and the CLI call; [`JobView`] is the JSON
+//! progress view they show.
+
+use std::time::Duration;
+
+use fieldgate_store::{
+    AuditEvent, Environment, IntegrationSettings, JobRefusal, JobStatus, NewRefreshJob, RefreshJob,
+    RefreshSource, Store, StoreError, TenantKind,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::control::Actor;
+
+pub mod api;
+pub mod mask;
+pub mod runner;
+pub mod seed;
+
+pub use runner::Runner;
+
+/// How refreshes behave, from the `[refresh]` section of the config.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshConfig {
+    /// Least time between two refreshes of one tenant, unless its settings say otherwise; an
+    /// operator may override it per request.
+    pub min_interval_secs: i64,
+    /// Customers in the sample data an integration copy is reset to.
+    pub sample_scale: usize,
+    /// Whether this process runs queued refresh jobs.
+    pub run_jobs: bool,
+}
+
+impl Default for RefreshConfig {
+    fn default() -> Self {
+        Self {
+            min_interval_secs: 3600,
+            sample_scale: 300,
+            run_jobs: true,
+        }
+    }
+}
+
+/// Why a refresh request or settings change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("tenant {0} does not exist")]
+    NoTenant(i64),
+    #[error("refresh job {0} does not exist")]
+    NoJob(i64),
+    #[error(
+        "tenant {0} is a developer sandbox with no production data; reset it to sample data \
+         instead"
+    )]
+    NoProduction(i64),
+    #[error("a refresh of tenant {tenant} is already queued or running (job {job})")]
+    Busy { tenant: i64, job: i64 },
+    #[error(
+        "tenant {tenant} was refreshed less than {interval_secs} seconds ago; the next refresh \
+         is allowed in {wait_secs} seconds (an operator can override this)"
+    )]
+    TooSoon {
+        tenant: i64,
+        interval_secs: i64,
+        wait_secs: i64,
+    },
+    #[error("only an operator can override the minimum interval between refreshes")]
+    ForceNeedsOperator,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a refresh request asks for; unset fields come from the tenant's settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub source: Option<RefreshSource>,
+    pub masked: Option<bool>,
+    /// Skip the minimum interval (operators only).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// A change to a tenant's integration settings; unset fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsChange {
+    pub source: Option<RefreshSource>,
+    pub masked: Option<bool>,
+    /// Seconds; `null` goes back to the configured default.
+    #[serde(default, with = "double_option")]
+    pub min_interval_secs: Option<Option<i64>>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+        Option::<i64>::deserialize(d).map(Some)
+    }
+}
+
+/// A job as the console, the admin API and the CLI show it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobView {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub source: RefreshSource,
+    pub masked: bool,
+    pub status: JobStatus,
+    pub phase: String,
+    pub rows_copied: i64,
+    pub rows_total: i64,
+    /// 0 to 100.
+    pub percent: f64,
+    /// Seconds left in the current phase, from its pace so far; `null` until it can be told.
+    pub estimated_seconds_left: Option<f64>,
+    pub requested_by: String,
+    pub requested_on: String,
+    pub started_on: Option<String>,
+    pub finished_on: Option<String>,
+    pub error: Option<String>,
+    /// A failed job can be requested again; the served copy was left as it was.
+    pub retryable: bool,
+    pub generation: Option<i64>,
+}
+
+impl JobView {
+    pub fn of(job: &RefreshJob, now_us: i64) -> Self {
+        let percent = match job.status {
+            JobStatus::Done => 100.0,
+            _ if job.rows_total > 0 => {
+                (job.rows_copied_clamped() as f64 * 100.0 / job.rows_total as f64).min(100.0)
+            }
+            _ => 0.0,
+        };
+        let estimated_seconds_left = match (job.status, job.phase_started_us) {
+            (JobStatus::Running, Some(started)) if job.rows_done > 0 && job.rows_total > 0 => {
+                let elapsed = (now_us - started).max(0) as f64 / 1e6;
+                let left = (job.rows_total - job.rows_done).max(0) as f64;
+                Some((elapsed * left / job.rows_done as f64 * 10.0).round() / 10.0)
+            }
+            _ => None,
+        };
+        let time = |us: Option<i64>| us.map(fieldgate_store::format_time);
+        Self {
+            id: job.id,
+            tenant_id: job.tenant_id,
+            source: job.source,
+            masked: job.masked,
+            status: job.status,
+            phase: job.phase.clone(),
+            rows_copied: job.rows_copied_clamped(),
+            rows_total: job.rows_total,
+            percent: (percent * 10.0).round() / 10.0,
+            estimated_seconds_left,
+            requested_by: job.requested_by.clone(),
+            requested_on: fieldgate_store::format_time(job.requested_us),
+            started_on: time(job.started_us),
+            finished_on: time(job.finished_us),
+            error: job.error.clone(),
+            retryable: job.status == JobStatus::Failed,
+            generation: job.generation,
+        }
+    }
+}
+
+trait Clamped {
+    fn rows_copied_clamped(&self) -> i64;
+}
+
+impl Clamped for RefreshJob {
+    fn rows_copied_clamped(&self) -> i64 {
+        self.rows_done.clamp(0, self.rows_total.max(self.rows_done))
+    }
+}
+
+pub(crate) fn now_us() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Refresh operations on behalf of one actor; each change writes an audit event.
+pub struct Refresh<'a> {
+    pub store: &'a dyn Store,
+    pub config: &'a RefreshConfig,
+    pub actor: Actor,
+}
+
+/// Whether an actor may override the minimum interval.
+pub fn is_operator(actor: &Actor) -> bool {
+    actor.name == "operator" || actor.name.starts_with("operator:")
+}
+
+impl Refresh<'_> {
+    pub(crate) async fn audit(
+        store: &dyn Store,
+        actor: &Actor,
+        action: &str,
+        tenant_id: i64,
+        detail: Value,
+    ) -> Result<(), StoreError> {
+        tracing::info!(actor = %actor.name, action, tenant_id, %detail, "refresh");
+        store
+            .append_audit(&AuditEvent {
+                at_us: now_us(),
+                actor: actor.name.clone(),
+                action: action.into(),
+                tenant_id: Some(tenant_id),
+                app_id: None,
+                environment: Some(Environment::Integration),
+                address: actor.address.clone(),
+                detail,
+            })
+            .await
+    }
+
+    /// The tenant's integration settings, or the defaults for its kind.
+    pub async fn settings(&self, tenant_id: i64) -> Result<IntegrationSettings, RefreshError> {
+        let tenant = self
+            .store
+            .tenant(tenant_id)
+            .await?
+            .ok_or(RefreshError::NoTenant(tenant_id))?;
+        if let Some(settings) = self.store.integration_settings(tenant_id).await? {
+            return Ok(settings);
+        }
+        Ok(IntegrationSettings {
+            tenant_id,
+            source: match tenant.kind {
+                TenantKind::Customer => RefreshSource::Production,
+                TenantKind::Developer => RefreshSource::Sample,
+            },
+            masked: false,
+            min_interval_secs: None,
+            updated_us: tenant.created_us,
+        })
+    }
+
+    pub async fn change_settings(
+        &self,
+        tenant_id: i64,
+        change: &SettingsChange,
+    ) -> Result<IntegrationSettings, RefreshError> {
+        let mut settings = self.settings(tenant_id).await?;
+        if let Some(source) = change.source {
+            settings.source = source;
+        }
+        if let Some(masked) = change.masked {
+            settings.masked = masked;
+        }
+        if let Some(interval) = change.min_interval_secs {
+            if interval.is_some_and(|i| i < 0) {
+                return Err(RefreshError::Invalid(
+                    "minIntervalSecs must be zero or more seconds".into(),
+                ));
+            }
+            settings.min_interval_secs = interval;
+        }
+        self.check_source(tenant_id, settings.source).await?;
+        settings.updated_us = now_us();
+        self.store.put_integration_settings(&settings).await?;
+        Self::audit(
+            self.store,
+            &self.actor,
+            "integration.settings_changed",
+            tenant_id,
+            json!({"source": settings.source, "masked": settings.masked,
+                   "minIntervalSecs": settings.min_interval_secs}),
+        )
+        .await?;
+        Ok(settings)
+    }
+
+    async fn check_source(
+        &self,
+        tenant_id: i64,
+        source: RefreshSource,
+    ) -> Result<(), RefreshError> {
+        let tenant = self
+            .store
+            .tenant(tenant_id)
+            .await?
+            .ok_or(RefreshError::NoTenant(tenant_id))?;
+        if source == RefreshSource::Production && tenant.kind == TenantKind::Developer {
+            return Err(RefreshError::NoProduction(tenant_id));
+        }
+        Ok(())
+    }
+
+    /// Queues a refresh of the tenant's integration copy.
+    pub async fn request(
+        &self,
+        tenant_id: i64,
+        request: &RefreshRequest,
+    ) -> Result<RefreshJob, RefreshError> {
+        let settings = self.settings(tenant_id).await?;
+        let source = request.source.unwrap_or(settings.source);
+        let masked =
+            request.masked.unwrap_or(settings.masked) && source == RefreshSource::Production;
+        self.check_source(tenant_id, source).await?;
+        if request.force && !is_operator(&self.actor) {
+            return Err(RefreshError::ForceNeedsOperator);
+        }
+        let interval_secs = settings
+            .min_interval_secs
+            .unwrap_or(self.config.min_interval_secs)
+            .max(0);
+        let job = NewRefreshJob {
+            tenant_id,
+            source,
+            masked,
+            forced: request.force,
+            requested_by: self.actor.name.clone(),
+        };
+        let outcome = self
+            .store
+            .create_refresh_job(&job, interval_secs * 1_000_000)
+            .await?;
+        let detail = json!({"source": source, "masked": masked, "force": request.force});
+        match outcome {
+            Ok(created) => {
+                let mut detail = detail;
+                detail["jobId"] = created.id.into();
+                Self::audit(
+                    self.store,
+                    &self.actor,
+                    "refresh.requested",
+                    tenant_id,
+                    detail,
+                )
+                .await?;
+                Ok(created)
+            }
+            Err(refusal) => {
+                let error = match refusal {
+                    JobRefusal::Busy(job) => RefreshError::Busy {
+                        tenant: tenant_id,
+                        job,
+                    },
+                    JobRefusal::TooSoon { next_us, .. } => RefreshError::TooSoon {
+                        tenant: tenant_id,
+                        interval_secs,
+                        wait_secs: ((next_us - now_us()) as f64 / 1e6).ceil().max(1.0) as i64,
+                    },
+                };
+                let mut detail = detail;
+                detail["refused"] = error.to_string().into();
+                Self::audit(
+                    self.store,
+                    &self.actor,
+                    "refresh.refused",
+                    tenant_id,
+                    detail,
+                )
+                .await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Requests a failed job again, with the same source and masking.
+    pub async fn retry(&self, job_id: i64) -> Result<RefreshJob, RefreshError> {
+        let job = self
+            .store
+            .refresh_job(job_id)
+            .await?
+            .ok_or(RefreshError::NoJob(job_id))?;
+        if job.status != JobStatus::Failed {
+            return Err(RefreshError::Invalid(format!(
+                "job {job_id} is {}; only a failed job can be retried",
+                job.status.as_str()
+            )));
+        }
+        let request = RefreshRequest {
+            source: Some(job.source),
+            masked: Some(job.masked),
+            force: false,
+        };
+        self.request(job.tenant_id, &request).await
+    }
+
+    pub async fn job(&self, id: i64) -> Result<JobView, RefreshError> {
+        let job = self
+            .store
+            .refresh_job(id)
+            .await?
+            .ok_or(RefreshError::NoJob(id))?;
+        Ok(JobView::of(&job, now_us()))
+    }
+
+    pub async fn jobs(
+        &self,
+        tenant_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<JobView>, RefreshError> {
+        let now = now_us();
+        Ok(self
+            .store
+            .refresh_jobs(tenant_id, limit.clamp(1, 500))
+            .await?
+            .iter()
+            .map(|j| JobView::of(j, now))
+            .collect())
+    }
+
+    /// Waits until a job is done or failed, calling `seen` with each new view.
+    pub async fn watch(
+        &self,
+        id: i64,
+        mut seen: impl FnMut(&JobView),
+    ) -> Result<JobView, RefreshError> {
+        loop {
+            let view = self.job(id).await?;
+            seen(&view);
+            if matches!(view.status, JobStatus::Done | JobStatus::Failed) {
+                return Ok(view);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// What the console says before a tenant admin confirms a refresh.
+pub fn confirmation_text(settings: &IntegrationSettings) -> String {
+    let what = match settings.source {
+        RefreshSource::Production if settings.masked => {
+            "a copy of your production data as it is now, with personal data replaced by \
+             stand-ins"
+        }
+        RefreshSource::Production => "a copy of your production data as it is now",
+        RefreshSource::Sample => "the standard sample data",
+    };
+    format!(
+        "Your integration data will be replaced by {what}. Every change made in integration \
+         since the last refresh will be lost. Client credentials, connections and app keys \
+         stay as they are. Integration keeps answering requests while the copy is made."
+    )
+}

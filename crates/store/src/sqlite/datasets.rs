@@ -1,0 +1,504 @@
+//! One SQLite file per dataset generation, `datasets/{environment}-{tenant}-g{generation}.db`,
+//! so a refresh copies a dataset as a file (as fast as `cp`) instead of row by row, and switches
+//! to it by changing one row of the main file.
+//!
+//! Each served generation has its own writer and reader pools. A process re-reads which
+//! generation is served at most every [`RECHECK`], so a switch made by another process (the
+//! CLI) reaches a running server too; within a process the switch is immediate.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::*;
+
+/// How long a process trusts what it read of the served generation.
+const RECHECK: Duration = Duration::from_millis(500);
+
+/// The schema of a dataset file. The records table is the main file's of 0001 without the
+/// dataset column: the file is the dataset.
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    resource TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    parent_id INTEGER,
+    created_us INTEGER NOT NULL,
+    modified_us INTEGER NOT NULL,
+    active INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (resource, id)
+);
+CREATE INDEX IF NOT EXISTS records_by_modified ON records (resource, modified_us, id);
+CREATE INDEX IF NOT EXISTS records_by_created ON records (resource, created_us);
+CREATE INDEX IF NOT EXISTS records_by_parent ON records (resource, parent_id)
+    WHERE parent_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS id_sequence (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    next_id INTEGER NOT NULL
+);
+";
+
+/// A served generation of a dataset and its pools.
+pub(super) struct DataDb {
+    pub generation: i64,
+    pub path: PathBuf,
+    pub writer: SqlitePool,
+    pub readers: SqlitePool,
+}
+
+#[derive(Clone)]
+struct Served {
+    db: Option<Arc<DataDb>>,
+    checked: Instant,
+}
+
+pub(super) struct DataFiles {
+    dir: PathBuf,
+    served: Mutex<HashMap<Dataset, Served>>,
+    /// Held while the served generation is read and installed, so a switch cannot be undone
+    /// by a reader that read the pointer just before it.
+    switching: tokio::sync::Mutex<()>,
+    /// The bulk connection of the staged generation being filled, kept between calls.
+    bulk: tokio::sync::Mutex<Option<(Staged, sqlx::SqliteConnection)>>,
+}
+
+/// Options of a dataset file's connections. Freed space is zeroed (`secure_delete`), so an
+/// overwritten value (a masked name, an updated record) leaves nothing behind in the file.
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(false)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-16000")
+        .pragma("secure_delete", "ON")
+}
+
+pub(super) fn remove_files(path: &Path) -> std::io::Result<()> {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(PathBuf::from(p)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io(std::io::Error::other(e))
+}
+
+impl DataFiles {
+    pub fn new(dir: PathBuf) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            dir,
+            served: Mutex::new(HashMap::new()),
+            switching: tokio::sync::Mutex::new(()),
+            bulk: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn path(&self, dataset: Dataset, generation: i64) -> PathBuf {
+        self.dir.join(format!(
+            "{}-{}-g{generation}.db",
+            dataset.environment, dataset.tenant
+        ))
+    }
+
+    async fn open(&self, dataset: Dataset, generation: i64) -> Result<DataDb> {
+        let path = self.path(dataset, generation);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options(&path))
+            .await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(0)
+            .idle_timeout(Duration::from_secs(60))
+            .connect_lazy_with(options(&path).read_only(true));
+        Ok(DataDb {
+            generation,
+            path,
+            writer,
+            readers,
+        })
+    }
+
+    fn cached(&self, dataset: Dataset) -> Option<Option<Arc<DataDb>>> {
+        let served = self.served.lock().expect("served map");
+        served
+            .get(&dataset)
+            .filter(|s| s.checked.elapsed() < RECHECK)
+            .map(|s| s.db.clone())
+    }
+
+    /// Makes the next lookup of `dataset` read the pointer again.
+    pub fn forget(&self, dataset: Dataset) {
+        self.served.lock().expect("served map").remove(&dataset);
+    }
+
+    fn install(&self, dataset: Dataset, db: Option<Arc<DataDb>>) -> Option<Arc<DataDb>> {
+        let mut served = self.served.lock().expect("served map");
+        let old = served.insert(
+            dataset,
+            Served {
+                db: db.clone(),
+                checked: Instant::now(),
+            },
+        );
+        let old = old.and_then(|o| o.db)?;
+        match &db {
+            Some(new) if Arc::ptr_eq(new, &old) => None,
+            _ => Some(old),
+        }
+    }
+
+    /// The served generation of `dataset`, or `None` while it has no records at all.
+    pub async fn current(
+        &self,
+        main: &SqlitePool,
+        dataset: Dataset,
+    ) -> Result<Option<Arc<DataDb>>> {
+        if let Some(db) = self.cached(dataset) {
+            return Ok(db);
+        }
+        let _switching = self.switching.lock().await;
+        if let Some(db) = self.cached(dataset) {
+            return Ok(db);
+        }
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM datasets WHERE dataset = ?")
+                .bind(dataset.key())
+                .fetch_optional(main)
+                .await?
+                .unwrap_or(0);
+        let known = self
+            .served
+            .lock()
+            .expect("served map")
+            .get(&dataset)
+            .and_then(|s| s.db.clone());
+        let db = match known {
+            Some(db) if db.generation == generation => Some(db),
+            _ if generation == 0 => None,
+            _ => Some(Arc::new(self.open(dataset, generation).await?)),
+        };
+        if let Some(old) = self.install(dataset, db.clone()) {
+            // Switched by another process, which removes the old file.
+            tokio::spawn(async move { close(&old).await });
+        }
+        Ok(db)
+    }
+
+    /// The served generation, created empty if the dataset has none yet.
+    pub async fn writable(
+        &self,
+        main_readers: &SqlitePool,
+        main_writer: &SqlitePool,
+        dataset: Dataset,
+    ) -> Result<Arc<DataDb>> {
+        if let Some(db) = self.current(main_readers, dataset).await? {
+            return Ok(db);
+        }
+        let generation = next_generation(main_writer, dataset).await?;
+        let path = self.path(dataset, generation);
+        // A file of a generation number just handed out can only be a leftover.
+        remove_files(&path)?;
+        create_file(&path).await?;
+        let _switching = self.switching.lock().await;
+        let claimed =
+            sqlx::query("UPDATE datasets SET generation = ? WHERE dataset = ? AND generation = 0")
+                .bind(generation)
+                .bind(dataset.key())
+                .execute(main_writer)
+                .await?
+                .rows_affected();
+        self.forget(dataset);
+        drop(_switching);
+        if claimed == 0 {
+            // Another caller created the dataset first.
+            remove_files(&path)?;
+        }
+        self.current(main_readers, dataset)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("dataset {}", dataset.key())))
+    }
+
+    /// Copies the served generation of `source` (if any) into a new generation of `target`.
+    pub async fn stage(
+        &self,
+        main_readers: &SqlitePool,
+        main_writer: &SqlitePool,
+        target: Dataset,
+        source: Option<Dataset>,
+        progress: Progress,
+    ) -> Result<(Staged, u64)> {
+        let generation = next_generation(main_writer, target).await?;
+        let staged = Staged { target, generation };
+        let path = self.path(target, generation);
+        remove_files(&path)?;
+        let from = match source {
+            Some(source) => self.current(main_readers, source).await?,
+            None => None,
+        };
+        let Some(from) = from else {
+            create_file(&path).await?;
+            return Ok((staged, 0));
+        };
+
+        // Holding the source's one writer connection keeps every write out while the files
+        // are copied, so the copy is the dataset at one moment; reads go on.
+        let mut held = from.writer.acquire().await?;
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut *held)
+            .await?;
+        // Progress in rows: bytes copied, scaled by the last rowid (as many as the rows, as
+        // records are never deleted).
+        let rows_guess: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM records")
+            .fetch_one(&mut *held)
+            .await?;
+        let in_rows: Progress = Arc::new(move |done, total| {
+            let rows = rows_guess.max(0) as u64;
+            progress(
+                (done as f64 / total.max(1) as f64 * rows as f64) as u64,
+                rows,
+            )
+        });
+        let (src, dst) = (from.path.clone(), path.clone());
+        let copy = tokio::task::spawn_blocking(move || copy_files(&src, &dst, &in_rows));
+        let count =
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM records").fetch_one(&from.readers);
+        let (copied, rows) = tokio::join!(copy, count);
+        copied.map_err(join_error)??;
+        drop(held);
+        Ok((staged, rows? as u64))
+    }
+
+    /// The connection to a staged file for bulk work: no journal (a crash discards the file
+    /// anyway) and no syncing until it is published. One is kept open between calls.
+    pub async fn bulk(
+        &self,
+        staged: &Staged,
+    ) -> Result<tokio::sync::MappedMutexGuard<'_, sqlx::SqliteConnection>> {
+        let mut held = self.bulk.lock().await;
+        if held.as_ref().is_none_or(|(s, _)| s != staged) {
+            if let Some((_, old)) = held.take() {
+                old.close().await?;
+            }
+            let path = self.path(staged.target, staged.generation);
+            let conn = options(&path)
+                .journal_mode(SqliteJournalMode::Off)
+                .synchronous(SqliteSynchronous::Off)
+                .pragma("cache_size", "-64000")
+                .connect()
+                .await?;
+            *held = Some((*staged, conn));
+        }
+        Ok(tokio::sync::MutexGuard::map(held, |h| {
+            &mut h.as_mut().expect("opened above").1
+        }))
+    }
+
+    /// Closes the bulk connection of `staged`, if it is open.
+    async fn end_bulk(&self, staged: &Staged) -> Result<()> {
+        let mut held = self.bulk.lock().await;
+        if held.as_ref().is_some_and(|(s, _)| s == staged)
+            && let Some((_, conn)) = held.take()
+        {
+            conn.close().await?;
+        }
+        Ok(())
+    }
+
+    /// Makes a staged generation the served one; returns the replaced generation.
+    pub async fn publish(
+        &self,
+        main_readers: &SqlitePool,
+        main_writer: &SqlitePool,
+        staged: &Staged,
+        next_id: i64,
+    ) -> Result<i64> {
+        self.end_bulk(staged).await?;
+        let target = staged.target;
+        let path = self.path(target, staged.generation);
+        let old = self.current(main_readers, target).await?;
+        let mut floor = next_id;
+        if let Some(old) = &old {
+            let old_next: Option<i64> =
+                sqlx::query_scalar("SELECT next_id FROM id_sequence WHERE one = 1")
+                    .fetch_optional(&old.writer)
+                    .await?;
+            floor = floor.max(old_next.unwrap_or(0));
+        }
+
+        // Back to WAL with full syncing, the id floor set, and everything on disk.
+        let mut conn = options(&path).connect().await?;
+        sqlx::query(
+            "INSERT INTO id_sequence (one, next_id) VALUES (1, ?) \
+             ON CONFLICT (one) DO UPDATE SET next_id = MAX(next_id, excluded.next_id)",
+        )
+        .bind(floor)
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        let (file, dir) = (path.clone(), self.dir.clone());
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::File::open(&file)?.sync_all()?;
+            std::fs::File::open(&dir)?.sync_all()
+        })
+        .await
+        .map_err(join_error)??;
+        let db = Arc::new(self.open(target, staged.generation).await?);
+
+        // The switch: one row of the main file, and this process's pools with it.
+        let switching = self.switching.lock().await;
+        let mut tx = main_writer.begin_with("BEGIN IMMEDIATE").await?;
+        let replaced: i64 = sqlx::query_scalar("SELECT generation FROM datasets WHERE dataset = ?")
+            .bind(target.key())
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE datasets SET generation = ? WHERE dataset = ?")
+            .bind(staged.generation)
+            .bind(target.key())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let retired = self.install(target, Some(db));
+        drop(switching);
+
+        // Readers still on the old generation finish first; then its files go.
+        if let Some(old) = retired {
+            tokio::spawn(async move {
+                close(&old).await;
+                if let Err(e) = remove_files(&old.path) {
+                    tracing::warn!(path = %old.path.display(), error = %e, "removing a replaced dataset file failed");
+                }
+            });
+        }
+        Ok(replaced)
+    }
+
+    pub async fn discard(&self, staged: &Staged) -> Result<()> {
+        self.end_bulk(staged).await?;
+        Ok(remove_files(&self.path(staged.target, staged.generation))?)
+    }
+
+    /// Removes dataset files that are not served and were not written for `idle_us`, except
+    /// those of `keep` tenants.
+    pub async fn sweep(&self, main: &SqlitePool, keep: &[i64], idle_us: i64) -> Result<u64> {
+        let served: HashMap<String, i64> =
+            sqlx::query_as::<_, (String, i64)>("SELECT dataset, generation FROM datasets")
+                .fetch_all(main)
+                .await?
+                .into_iter()
+                .collect();
+        let mut removed = 0;
+        let idle = Duration::from_micros(idle_us.max(0) as u64);
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((dataset, generation)) = parse_name(&name) else {
+                continue;
+            };
+            if keep.contains(&dataset.tenant) || served.get(&dataset.key()) == Some(&generation) {
+                continue;
+            }
+            // Being filled by another process (a seed) keeps a file fresh.
+            let written = entry.metadata()?.modified()?;
+            if written.elapsed().unwrap_or_default() < idle {
+                continue;
+            }
+            remove_files(&self.path(dataset, generation))?;
+            tracing::info!(file = %name, "removed a dataset file no generation serves");
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}
+
+/// `integration-5-g3.db` → (integration/5, 3).
+fn parse_name(name: &str) -> Option<(Dataset, i64)> {
+    let stem = name.strip_suffix(".db")?;
+    let (rest, generation) = stem.rsplit_once("-g")?;
+    let (env, tenant) = rest.split_once('-')?;
+    Some((
+        Dataset::new(env.parse().ok()?, tenant.parse().ok()?),
+        generation.parse().ok()?,
+    ))
+}
+
+async fn close(db: &DataDb) {
+    db.readers.close().await;
+    db.writer.close().await;
+}
+
+async fn next_generation(main_writer: &SqlitePool, dataset: Dataset) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO datasets (dataset, generation, next_generation) VALUES (?, 0, 1) \
+         ON CONFLICT (dataset) DO UPDATE SET next_generation = next_generation + 1 \
+         RETURNING next_generation",
+    )
+    .bind(dataset.key())
+    .fetch_one(main_writer)
+    .await?)
+}
+
+async fn create_file(path: &Path) -> Result<()> {
+    let mut conn = options(path).create_if_missing(true).connect().await?;
+    for statement in SCHEMA.split(';').filter(|s| !s.trim().is_empty()) {
+        sqlx::query(statement).execute(&mut conn).await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Copies a database file and its write-ahead log, telling progress in bytes.
+fn copy_files(from: &Path, to: &Path, progress: &Progress) -> std::io::Result<()> {
+    use std::io::Read;
+    const CHUNK: u64 = 64 << 20;
+    let mut src = std::fs::File::open(from)?;
+    let total = src.metadata()?.len();
+    let mut dst = std::fs::File::create(to)?;
+    let mut done = 0;
+    while done < total {
+        // `io::copy` between files uses the kernel's copy_file_range (or a reflink where the
+        // file system has them), as `cp` does.
+        let n = std::io::copy(&mut (&mut src).take(CHUNK), &mut dst)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+        progress(done, total);
+    }
+    let mut wal = from.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    if wal.metadata().is_ok_and(|m| m.len() > 0) {
+        let mut to_wal = to.as_os_str().to_owned();
+        to_wal.push("-wal");
+        std::fs::copy(&wal, PathBuf::from(to_wal))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names_round_trip() {
+        let (dataset, generation) = super::parse_name("integration-3141592653-g12.db").unwrap();
+        assert_eq!(dataset.key(), "integration/3141592653");
+        assert_eq!(generation, 12);
+        assert!(super::parse_name("integration-3-g1.db-wal").is_none());
+        assert!(super::parse_name("fieldgate.db").is_none());
+    }
+}
