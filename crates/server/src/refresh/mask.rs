@@ -48,15 +48,82 @@ impl Masker {
     pub fn mask_doc(&self, resource: &str, doc: &str) -> Option<String> {
         let fields = self.fields(resource)?;
         // Most documents are compact JSON; one without any personal property holding text
-        // needs no parsing.
+        // needs no further look.
         if !fields.iter().any(|f| has_text_property(doc, f)) {
             return None;
         }
-        let mut value: Value = serde_json::from_str(doc).ok()?;
-        let changed = self.mask_value(&mut value, fields, false);
-        changed.then(|| value.to_string())
+        self.mask_text(doc, fields)
     }
 
+    /// Rewrites the personal strings of JSON text in one pass, copying everything else as it
+    /// is: a string under a personal property, or in an array under one, gets its stand-in;
+    /// an object's members are judged by their own names.
+    fn mask_text(&self, doc: &str, fields: &HashSet<String>) -> Option<String> {
+        let b = doc.as_bytes();
+        let mut out = String::new();
+        let mut copied = 0;
+        // Open containers: whether each is an object, and whether an array's items are
+        // personal.
+        let mut stack: Vec<(bool, bool)> = Vec::new();
+        let (mut expect_key, mut personal) = (false, false);
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'{' => {
+                    stack.push((true, false));
+                    (expect_key, personal) = (true, false);
+                }
+                b'[' => {
+                    stack.push((false, personal));
+                    expect_key = false;
+                }
+                b'}' | b']' => {
+                    stack.pop();
+                    expect_key = false;
+                    personal = matches!(stack.last(), Some((false, true)));
+                }
+                b',' => match stack.last() {
+                    Some((true, _)) => (expect_key, personal) = (true, false),
+                    Some((false, items)) => personal = *items,
+                    None => {}
+                },
+                b'"' => {
+                    let end = string_end(b, i)?;
+                    let text = &doc[i..end];
+                    if expect_key && matches!(stack.last(), Some((true, _))) {
+                        personal = if text.contains('\\') {
+                            let key: String = serde_json::from_str(text).ok()?;
+                            fields.contains(&key)
+                        } else {
+                            fields.contains(&text[1..text.len() - 1])
+                        };
+                        expect_key = false;
+                    } else if personal {
+                        let value: String = serde_json::from_str(text).ok()?;
+                        if !value.is_empty() {
+                            if out.capacity() == 0 {
+                                out.reserve(doc.len() + 16);
+                            }
+                            out.push_str(&doc[copied..i]);
+                            out.push_str(&Value::from(self.stand_in(&value)).to_string());
+                            copied = end;
+                        }
+                    }
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        (copied > 0).then(|| {
+            out.push_str(&doc[copied..]);
+            out
+        })
+    }
+
+    /// The same masking on a parsed document: the reference the text pass is tested against.
+    #[cfg(test)]
     fn mask_value(&self, value: &mut Value, fields: &HashSet<String>, personal: bool) -> bool {
         match value {
             Value::String(s) if personal && !s.is_empty() => {
@@ -126,6 +193,19 @@ impl Masker {
         }
         unreachable!("some salt gives a different token")
     }
+}
+
+/// The index just past the string starting at `start` (a `"`), escapes skipped.
+fn string_end(b: &[u8], start: usize) -> Option<usize> {
+    let mut j = start + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => return Some(j + 1),
+            _ => j += 1,
+        }
+    }
+    None
 }
 
 fn replace_char(c: char, b: u8) -> char {
@@ -281,5 +361,27 @@ mod tests {
         assert_ne!(masked["address"]["street"], "12 Oak St");
         let no_text = r#"{"id":8,"name":null}"#;
         assert_eq!(m.mask_doc("crm/customers", no_text), None);
+    }
+
+    #[test]
+    fn the_text_pass_masks_what_the_parsed_pass_masks() {
+        let m = masker();
+        let fields: HashSet<String> = ["name", "email", "notes"].map(String::from).into();
+        let docs = [
+            r#"{"id":1,"name":"Ann \"Q\" Lee","tags":["name","x"],"email":["a@b.co",{"name":"In Array","id":2}],"nested":{"name":"Deep","type":"name"},"notes":[["x y"],[]],"empty":{},"name2":"keep"}"#,
+            r#"{ "name" : "Spaced Out" , "list" : [ { "notes" : "n\u00e9e" } ] , "n" : null }"#,
+            r#"{"\u006eame":"Escaped Key","id":3}"#,
+        ];
+        for doc in docs {
+            let mut reference: Value = serde_json::from_str(doc).unwrap();
+            m.mask_value(&mut reference, &fields, false);
+            let text = m.mask_text(doc, &fields).expect("something to mask");
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                reference,
+                "{doc}"
+            );
+        }
+        assert_eq!(m.mask_text(r#"{"id":1,"name":""}"#, &fields), None);
     }
 }

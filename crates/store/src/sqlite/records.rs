@@ -402,7 +402,8 @@ pub(super) async fn staged_put(
 const TRANSFORM_BATCH: i64 = 4000;
 
 /// Rewrites every document of a staged file in table order: rows are read in batches, the
-/// batch is transformed on two threads, and the changed documents are written back by rowid.
+/// batch is transformed off the async threads, and the changed documents are written back by
+/// rowid.
 pub(super) async fn transform_staged(
     s: &SqliteStore,
     staged: &Staged,
@@ -450,18 +451,10 @@ pub(super) async fn transform_staged(
     Ok(changed)
 }
 
-/// Applies a transform to rows on two threads; returns the rows it changed.
+/// Applies a transform to rows; returns the rows it changed. One thread: the other core is
+/// left to the requests served meanwhile.
 fn transform_rows(rows: Vec<(i64, String, String)>, f: &DocTransform) -> Vec<(i64, String)> {
-    let apply = |part: &[(i64, String, String)]| -> Vec<(i64, String)> {
-        part.iter()
-            .filter_map(|(rowid, resource, doc)| f(resource, doc).map(|d| (*rowid, d)))
-            .collect()
-    };
-    let (left, right) = rows.split_at(rows.len() / 2);
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| apply(right));
-        let mut out = apply(left);
-        out.extend(other.join().expect("transform thread"));
-        out
-    })
+    rows.iter()
+        .filter_map(|(rowid, resource, doc)| f(resource, doc).map(|d| (*rowid, d)))
+        .collect()
 }
