@@ -37,10 +37,20 @@ pub enum RefreshAction {
         #[arg(long)]
         detach: bool,
     },
+    /// Request a failed job again, showing progress until it is done.
+    Retry {
+        id: i64,
+        /// Queue the job and return; a serving process runs it.
+        #[arg(long)]
+        detach: bool,
+    },
     /// List refresh jobs, newest first.
     List {
         #[arg(long)]
         tenant: Option<i64>,
+        /// The jobs as a JSON array.
+        #[arg(long)]
+        json: bool,
     },
     /// Show one job as JSON.
     Show { id: i64 },
@@ -158,20 +168,23 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
             if detach {
                 return Ok(());
             }
-            // This process runs queued jobs too while it waits; a serving process may take
-            // this one first.
-            let runner = Arc::new(Runner::new(store.clone(), &keys, config.refresh.clone()));
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            let running = tokio::spawn(runner.run(stopped));
-            let progress = bar(1, "{spinner} {msg:>24} [{bar:40}] {pos}/{len} rows");
-            let view = service.watch(job.id, |v| show(&progress, v)).await?;
-            progress.finish_and_clear();
-            let _ = stop.send(true);
-            let _ = running.await;
-            print_outcome(&view)
+            follow(&service, store.clone(), &keys, &config, job.id).await
         }
-        RefreshAction::List { tenant } => {
-            for v in service.jobs(tenant, 50).await? {
+        RefreshAction::Retry { id, detach } => {
+            let job = service.retry(id).await?;
+            println!("queued refresh job {} for tenant {}", job.id, job.tenant_id);
+            if detach {
+                return Ok(());
+            }
+            follow(&service, store.clone(), &keys, &config, job.id).await
+        }
+        RefreshAction::List { tenant, json } => {
+            let jobs = service.jobs(tenant, 50).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+                return Ok(());
+            }
+            for v in jobs {
                 println!(
                     "{:>6}  tenant {:<12} {:<10} {:<8} {:<10} {:>5.1}%  {}",
                     v.id,
@@ -212,6 +225,26 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs queued jobs in this process while showing this one's progress: a serving process may
+/// take the job first, and the bar follows it all the same.
+async fn follow(
+    service: &Refresh<'_>,
+    store: Arc<dyn fieldgate_store::Store>,
+    keys: &fieldgate_server::crypto::Keys,
+    config: &Config,
+    id: i64,
+) -> Result<()> {
+    let runner = Arc::new(Runner::new(store, keys, config.refresh.clone()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(runner.run(stopped));
+    let progress = bar(1, "{spinner} {msg:>24} [{bar:40}] {pos}/{len} rows");
+    let view = service.watch(id, |v| show(&progress, v)).await?;
+    progress.finish_and_clear();
+    let _ = stop.send(true);
+    let _ = running.await;
+    print_outcome(&view)
 }
 
 fn show(progress: &ProgressBar, view: &JobView) {

@@ -279,3 +279,78 @@ mod raw {
         response.split(' ').nth(1).unwrap().parse().unwrap()
     }
 }
+
+#[test]
+fn operators_refresh_an_integration_copy_from_the_cli() {
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+        admin: free_port(),
+        auth: free_port(),
+    };
+    let tenant = "5000000002";
+    let seeded = env.run(
+        &[
+            "seed",
+            "--env",
+            "production",
+            "--tenant",
+            tenant,
+            "--scale",
+            "20",
+        ],
+        None,
+    );
+    assert!(seeded.status.success(), "{seeded:?}");
+    assert!(String::from_utf8_lossy(&seeded.stdout).contains("around 20 customers"));
+
+    let settings = env.run(
+        &["refresh", "settings", "--tenant", tenant, "--mask", "true"],
+        None,
+    );
+    let settings: Value = serde_json::from_slice(&settings.stdout).unwrap();
+    assert_eq!(settings["masked"], true);
+
+    let refreshed = env.run(&["refresh", "request", "--tenant", tenant], None);
+    let said = String::from_utf8_lossy(&refreshed.stdout);
+    assert!(refreshed.status.success(), "{refreshed:?}");
+    assert!(said.contains("done:"), "{said}");
+    // Before it starts, the command says what the refresh replaces.
+    assert!(String::from_utf8_lossy(&refreshed.stderr).contains("will be lost"));
+
+    let jobs = env.json(&["refresh", "list", "--tenant", tenant], None);
+    let job = &jobs[0];
+    assert_eq!(jobs.as_array().unwrap().len(), 1);
+    assert_eq!(job["status"], "done");
+    assert_eq!(job["masked"], true);
+    assert_eq!(job["rowsCopied"], job["rowsTotal"]);
+    let id = job["id"].to_string();
+    let shown = env.run(&["refresh", "show", &id], None);
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["id"], job["id"]);
+
+    // Too soon after the last: refused with the wait, unless the operator forces it.
+    let again = env.run(&["refresh", "request", "--tenant", tenant], None);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("next refresh is allowed in"));
+    let forced = env.run(
+        &[
+            "refresh",
+            "request",
+            "--tenant",
+            tenant,
+            "--force",
+            "--no-mask",
+        ],
+        None,
+    );
+    assert!(forced.status.success(), "{forced:?}");
+
+    // Only a failed job can be retried.
+    let retried = env.run(&["refresh", "retry", &id], None);
+    assert_eq!(retried.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&retried.stderr).contains("only a failed job can be retried"));
+    assert_eq!(
+        env.json(&["refresh", "list", "--tenant", tenant], None)[0]["masked"],
+        false
+    );
+}

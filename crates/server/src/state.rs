@@ -155,11 +155,12 @@ impl AppState {
     }
 
     /// What the admin API works with.
-    pub fn admin(&self) -> crate::admin::AdminState {
+    pub fn admin(self: &Arc<Self>) -> crate::admin::AdminState {
         crate::admin::AdminState {
             store: self.store.clone(),
             keys: self.keys.clone(),
             operator_token: self.config.operator_token.clone(),
+            app: Some(self.clone()),
         }
     }
 

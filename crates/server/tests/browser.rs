@@ -226,6 +226,32 @@ async fn the_credential_story_in_chromium() {
                     "a secret is in the audit log"
                 );
             }
+            b.step("the admin refreshes the integration data after confirming")
+                .await;
+            b.goto(&format!("{web}/console")).await?;
+            b.click("a.refresh").await?;
+            let warning = b.text("#confirmation-text").await?;
+            anyhow::ensure!(warning.contains("will be lost"), "warned: {warning}");
+            b.click("#confirm").await?;
+            b.click("button.request-refresh").await?;
+            b.arrive("/console").await?;
+            b.step("the console follows the refresh until it is done")
+                .await;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let status = b.text("tr.refresh-job .status").await?;
+                if status == "done" {
+                    break;
+                }
+                anyhow::ensure!(status != "failed", "the refresh failed");
+                anyhow::ensure!(Instant::now() < deadline, "the refresh never finished");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let rows = b.text("tr.refresh-job .rows").await?;
+            let (copied, total) = rows.split_once(" / ").unwrap_or_default();
+            anyhow::ensure!(copied == total && total != "0", "rows shown: {rows}");
+            api.works(&client_id, &second_secret).await?;
+
             b.step("disconnecting asks first; dismissing keeps the connection")
                 .await;
             b.goto(&format!("{web}/console")).await?;

@@ -4,7 +4,8 @@
 //! with the fields at fault under `errors` for a 400.
 //!
 //! Routes live under `/admin/v1`: tenants and their admins, developers, apps and app keys,
-//! connections, clients and their secrets, and the audit log.
+//! connections, clients and their secrets, the audit log, and (from a serving process) the
+//! integration refresh routes of [`crate::refresh::api`], which act as the operator.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,6 +42,9 @@ pub struct AdminState {
     pub keys: Keys,
     /// `None` only for in-process calls ([`call`]), which need no token.
     pub operator_token: Option<SecretString>,
+    /// The serving process's state, for the refresh routes (their jobs run in its runner);
+    /// `None` for in-process calls, where `fieldgate refresh` works on the store itself.
+    pub app: Option<Arc<crate::state::AppState>>,
 }
 
 impl AdminState {
@@ -72,7 +76,8 @@ pub fn router(state: AdminState) -> Router {
 }
 
 fn routes(state: AdminState) -> Router {
-    Router::new()
+    let refresh = state.app.clone().map(crate::refresh::api::router);
+    let router = Router::new()
         .merge(people::routes())
         .merge(clients::routes())
         .fallback(|| async { ApiError::not_found("No such admin API route.") })
@@ -82,7 +87,11 @@ fn routes(state: AdminState) -> Router {
                 "This admin API route does not take that method.",
             )
         })
-        .with_state(state)
+        .with_state(state);
+    match refresh {
+        Some(refresh) => router.nest("/admin/v1", refresh),
+        None => router,
+    }
 }
 
 /// Runs one admin API request in process, as the operator at `cli`: how the CLI works on the
@@ -98,6 +107,7 @@ pub async fn call(
         store,
         keys,
         operator_token: None,
+        app: None,
     };
     let app = routes(state).layer(middleware::from_fn(problems));
     let mut request = Request::builder().method(method).uri(path);
@@ -141,6 +151,9 @@ async fn require_token(token: Option<SecretString>, mut req: Request, next: Next
         tracing::info!(%address, "admin API request refused: operator token missing or wrong");
         return ApiError::unauthorized(why).into_response();
     }
+    // The refresh routes read the actor from the extensions, as the console's do.
+    req.extensions_mut()
+        .insert(Actor::operator_at(address.clone()));
     req.extensions_mut().insert(Caller(address));
     next.run(req).await
 }

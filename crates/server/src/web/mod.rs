@@ -94,6 +94,8 @@ fn notice(done: &str) -> Option<String> {
         "enabled" => "The client is enabled again.",
         "disabled" => "The client is disabled: it gets no tokens, and its tokens are refused.",
         "retired" => "The secret is retired and no longer works.",
+        "integration-saved" => "Saved: the next refresh of the integration data uses this choice.",
+        "refresh-requested" => "The refresh is requested; its progress shows below.",
         _ => return None,
     };
     Some(text.to_string())
@@ -126,7 +128,7 @@ async fn pages(req: Request, next: Next) -> Response {
         (
             header::CONTENT_SECURITY_POLICY,
             "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),

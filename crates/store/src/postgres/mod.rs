@@ -11,9 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::*;
 
 mod control;
-mod people;
 mod generations;
 mod jobs;
+mod people;
 mod query;
 mod records;
 

@@ -11,9 +11,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use crate::*;
 
 mod control;
-mod people;
 mod datasets;
 mod jobs;
+mod people;
 mod records;
 
 /// A store in one SQLite database file, with the datasets in `datasets/` beside it.

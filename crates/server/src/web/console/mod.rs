@@ -1,5 +1,6 @@
 //! The tenant console: a tenant admin connects apps per environment, issues, rotates, pauses
-//! and restores client credentials, and reads the tenant's audit log. Every action names the
+//! and restores client credentials, chooses what the integration copy holds and asks for it
+//! to be refreshed, and reads the tenant's audit log. Every action names the
 //! admin's own tenant; a client or connection of another tenant is "not found".
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use super::session::Admin;
 use crate::control::Control;
 
 mod pages;
+mod refresh;
 
 use pages::{IssuedView, connect_page, connect_view, home, home_view};
 
@@ -36,6 +38,13 @@ pub fn routes() -> Router<WebState> {
         .route("/clients/{id}/secrets", post(add_secret))
         .route("/clients/{id}/secrets/{slot}/retire", post(retire_secret))
         .route("/audit", get(tenant_audit))
+        .route("/integration", post(refresh::change_settings))
+        .route(
+            "/refresh",
+            get(refresh::confirm_page).post(refresh::request),
+        )
+        .route("/refresh/jobs/{id}", get(refresh::job_json))
+        .route("/refresh/jobs/{id}/retry", post(refresh::retry))
 }
 
 async fn connect(

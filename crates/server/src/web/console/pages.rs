@@ -1,5 +1,5 @@
-//! The console's two pages with state: the tenant's connections with their clients, and the
-//! page that offers an app's scopes to connect it.
+//! The console's two pages with state: the tenant's connections with their clients and its
+//! integration data, and the page that offers an app's scopes to connect it.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use fieldgate_store::{Environment, TenantKind};
 
+use super::refresh::{IntegrationView, integration_view};
 use crate::web::page::{Chrome, PageError, render, when};
 use crate::web::scopes::{ScopeModule, grid};
 use crate::web::session::Admin;
@@ -60,6 +61,7 @@ struct HomePage {
     tenant: TenantView,
     issued: Option<IssuedView>,
     connections: Vec<ConnectionView>,
+    integration: IntegrationView,
 }
 
 pub(super) async fn home(
@@ -130,6 +132,7 @@ pub(super) async fn home_view(
         },
         issued,
         connections,
+        integration: integration_view(state, admin).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }
