@@ -187,10 +187,10 @@ async fn serve(
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if request.no_serve {
-            println!("{}", demo::describe(&doc));
+            println!("{}", demo::describe(&doc, false));
             return Ok(());
         }
-        banner = Some(demo::describe(&doc));
+        banner = Some(demo::describe(&doc, true));
     }
 
     let state = AppState::new(config, store, keys).await?;

@@ -180,10 +180,15 @@ pub fn environments(config: &Config) -> Value {
 }
 
 /// What a person reads after `fieldgate demo`: URLs, credentials and a curl pair to paste.
-pub fn describe(doc: &Value) -> String {
+/// `serving` says whether this process goes on to serve them (not with `--no-serve`).
+pub fn describe(doc: &Value, serving: bool) -> String {
     let mut out = String::new();
     let envs = &doc["environments"];
-    out.push_str("fieldgate demo is running.\n\n");
+    out.push_str(if serving {
+        "fieldgate demo is running.\n\n"
+    } else {
+        "fieldgate demo data is ready; `fieldgate serve` serves it at these URLs.\n\n"
+    });
     for env in ["integration", "production"] {
         out.push_str(&format!(
             "  {env:<12} auth {}   api {}\n",
@@ -240,7 +245,12 @@ pub fn describe(doc: &Value) -> String {
         key = doc["appKey"].as_str().unwrap_or_default(),
         tenant = tenant["id"],
     ));
-    if let (Some(url), Some(token)) = (doc["adminUrl"].as_str(), doc["operatorToken"].as_str()) {
+    // The demo's operator token may be made for this run only: no use to a later `serve`.
+    if let (true, Some(url), Some(token)) = (
+        serving,
+        doc["adminUrl"].as_str(),
+        doc["operatorToken"].as_str(),
+    ) {
         out.push_str(&format!(
             "\nAdmin API {url} (operator token {token}); from another shell:\n\n  \
              FIELDGATE_OPERATOR_TOKEN={token} fieldgate --admin-url {url} clients list --tenant {}\n",
