@@ -203,3 +203,65 @@ async fn a_sandbox_is_offered_only_sample_data() {
         Some("standard sample data")
     );
 }
+
+#[tokio::test]
+async fn a_failed_refresh_is_offered_again_and_retried_from_the_console() {
+    // No runner here: the test plays it, so the job fails exactly when and how it says.
+    let app = common::spawn_with(|c| c.refresh.run_jobs = false).await;
+    let mut admin = admin_of(&app, CUSTOMER).await;
+    let requested = admin
+        .submit(
+            "/console/refresh",
+            "/console/refresh",
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(
+        requested.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        requested.body
+    );
+    let queued = admin.get("/console").await;
+    let id = newest_job(&queued);
+    assert!(queued.body.contains(&format!(
+        "data-job=\"{id}\" data-status=\"queued\" data-poll=\"/console/refresh/jobs/{id}\""
+    )));
+    assert!(
+        !queued.body.contains("/retry\""),
+        "a queued job offers a retry"
+    );
+
+    let store = app.state.store.as_ref();
+    let claimed = store.claim_refresh_job("test").await.unwrap().unwrap();
+    assert_eq!(claimed.id, id);
+    store
+        .finish_refresh_job(id, Err("the disk is full".into()))
+        .await
+        .unwrap();
+    let failed = admin.get("/console").await;
+    assert!(
+        failed
+            .body
+            .contains(&format!("data-job=\"{id}\" data-status=\"failed\""))
+    );
+    assert!(failed.body.contains("the disk is full"));
+    let retry = format!("/console/refresh/jobs/{id}/retry");
+    assert!(failed.body.contains(&format!("action=\"{retry}\"")));
+
+    let retried = admin.submit("/console", &retry, &[]).await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER, "{}", retried.body);
+    let again = admin.get("/console").await;
+    let second = newest_job(&again);
+    assert!(second > id, "no new job was queued");
+    assert!(
+        again
+            .body
+            .contains(&format!("data-job=\"{second}\" data-status=\"queued\""))
+    );
+
+    // Another tenant's admin cannot retry it.
+    let mut other = admin_of(&app, SANDBOX).await;
+    let foreign = other.submit("/console", &retry, &[]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
