@@ -142,3 +142,85 @@ pub struct IntegrationSettings {
     pub min_interval_secs: Option<i64>,
     pub updated_us: i64,
 }
+
+/// A `refresh_jobs` row as both backends store it: the enums as their text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: i64,
+    tenant_id: i64,
+    source: String,
+    masked: bool,
+    forced: bool,
+    status: String,
+    requested_by: String,
+    requested_us: i64,
+    started_us: Option<i64>,
+    finished_us: Option<i64>,
+    heartbeat_us: Option<i64>,
+    runner: Option<String>,
+    phase: String,
+    phase_started_us: Option<i64>,
+    rows_done: i64,
+    rows_total: i64,
+    generation: Option<i64>,
+    error: Option<String>,
+}
+
+fn source_of(text: &str) -> crate::Result<RefreshSource> {
+    RefreshSource::parse(text)
+        .ok_or_else(|| crate::StoreError::Invalid(format!("refresh source {text}")))
+}
+
+/// A refresh job from a row of either backend.
+pub(crate) fn job_from<'r, R: sqlx::Row>(row: &'r R) -> crate::Result<RefreshJob>
+where
+    JobRow: sqlx::FromRow<'r, R>,
+{
+    let r = <JobRow as sqlx::FromRow<'r, R>>::from_row(row)?;
+    Ok(RefreshJob {
+        id: r.id,
+        tenant_id: r.tenant_id,
+        source: source_of(&r.source)?,
+        masked: r.masked,
+        forced: r.forced,
+        status: JobStatus::parse(&r.status)
+            .ok_or_else(|| crate::StoreError::Invalid(format!("job status {}", r.status)))?,
+        requested_by: r.requested_by,
+        requested_us: r.requested_us,
+        started_us: r.started_us,
+        finished_us: r.finished_us,
+        heartbeat_us: r.heartbeat_us,
+        runner: r.runner,
+        phase: r.phase,
+        phase_started_us: r.phase_started_us,
+        rows_done: r.rows_done,
+        rows_total: r.rows_total,
+        generation: r.generation,
+        error: r.error,
+    })
+}
+
+/// An `integration_settings` row as both backends store it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct SettingsRow {
+    tenant_id: i64,
+    source: String,
+    masked: bool,
+    min_interval_secs: Option<i64>,
+    updated_us: i64,
+}
+
+/// A tenant's integration settings from a row of either backend.
+pub(crate) fn settings_from<'r, R: sqlx::Row>(row: &'r R) -> crate::Result<IntegrationSettings>
+where
+    SettingsRow: sqlx::FromRow<'r, R>,
+{
+    let r = <SettingsRow as sqlx::FromRow<'r, R>>::from_row(row)?;
+    Ok(IntegrationSettings {
+        tenant_id: r.tenant_id,
+        source: source_of(&r.source)?,
+        masked: r.masked,
+        min_interval_secs: r.min_interval_secs,
+        updated_us: r.updated_us,
+    })
+}

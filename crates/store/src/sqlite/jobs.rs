@@ -1,41 +1,11 @@
 //! Refresh jobs and integration settings in SQLite. The one writer connection serialises the
 //! checks and changes, and a partial unique index keeps one active job per tenant.
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
-
 use super::SqliteStore;
 use crate::util::now_us;
 use crate::*;
 
 const ACTIVE: &str = "status IN ('queued', 'running')";
-
-fn job_from(row: &SqliteRow) -> Result<RefreshJob> {
-    let source: String = row.get("source");
-    let status: String = row.get("status");
-    Ok(RefreshJob {
-        id: row.get("id"),
-        tenant_id: row.get("tenant_id"),
-        source: RefreshSource::parse(&source)
-            .ok_or_else(|| StoreError::Invalid(format!("refresh source {source}")))?,
-        masked: row.get("masked"),
-        forced: row.get("forced"),
-        status: JobStatus::parse(&status)
-            .ok_or_else(|| StoreError::Invalid(format!("job status {status}")))?,
-        requested_by: row.get("requested_by"),
-        requested_us: row.get("requested_us"),
-        started_us: row.get("started_us"),
-        finished_us: row.get("finished_us"),
-        heartbeat_us: row.get("heartbeat_us"),
-        runner: row.get("runner"),
-        phase: row.get("phase"),
-        phase_started_us: row.get("phase_started_us"),
-        rows_done: row.get("rows_done"),
-        rows_total: row.get("rows_total"),
-        generation: row.get("generation"),
-        error: row.get("error"),
-    })
-}
 
 pub(super) async fn create(
     s: &SqliteStore,
@@ -205,18 +175,7 @@ pub(super) async fn settings(
         .bind(tenant_id)
         .fetch_optional(&s.readers)
         .await?;
-    row.map(|r| {
-        let source: String = r.get("source");
-        Ok(IntegrationSettings {
-            tenant_id: r.get("tenant_id"),
-            source: RefreshSource::parse(&source)
-                .ok_or_else(|| StoreError::Invalid(format!("refresh source {source}")))?,
-            masked: r.get("masked"),
-            min_interval_secs: r.get("min_interval_secs"),
-            updated_us: r.get("updated_us"),
-        })
-    })
-    .transpose()
+    row.as_ref().map(settings_from).transpose()
 }
 
 pub(super) async fn put_settings(s: &SqliteStore, v: &IntegrationSettings) -> Result<()> {
