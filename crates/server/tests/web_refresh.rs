@@ -165,6 +165,12 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
     let anonymous = nobody.get(&format!("/console/refresh/jobs/{id}")).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_api_error(&serde_json::from_str(&anonymous.body).unwrap(), 401);
+    let (email, password) = app.login(None);
+    let mut developer = Visitor::new(&app.web_url());
+    developer.sign_in(&email, &password).await;
+    let wrong_role = developer.get(&format!("/console/refresh/jobs/{id}")).await;
+    assert_eq!(wrong_role.status, StatusCode::FORBIDDEN);
+    assert_api_error(&serde_json::from_str(&wrong_role.body).unwrap(), 403);
 }
 
 #[tokio::test]

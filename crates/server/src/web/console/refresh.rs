@@ -283,25 +283,27 @@ pub(super) async fn retry(
 }
 
 /// `GET /console/refresh/jobs/{id}`: the job's progress view as JSON, for the page's script.
-/// Without a session it is a 401, and another tenant's job a 404, both as problem bodies.
+/// Every failure is a problem body too: without a session a 401, another tenant's job a 404.
 pub(super) async fn job_json(
     State(state): State<WebState>,
     admin: Result<Admin, PageError>,
     PagePath(id): PagePath<i64>,
 ) -> Response {
-    let problem = |e: ApiError| e.with_trace(&new_trace_id()).into_response();
-    let admin = match admin {
-        Ok(a) => a,
-        Err(PageError::SignIn) => {
-            return problem(ApiError::unauthorized("Sign in to see refresh progress."));
-        }
-        Err(e) => return e.into_response(),
+    let found = match admin {
+        Ok(admin) => own_job(&state, &admin, id).await,
+        Err(e) => Err(e),
     };
-    match own_job(&state, &admin, id).await {
-        Ok(view) => Json(view).into_response(),
-        Err(PageError::NotFound) => problem(ApiError::not_found("No such refresh job.")),
-        Err(e) => e.into_response(),
-    }
+    let problem = match found {
+        Ok(view) => return Json(view).into_response(),
+        Err(PageError::SignIn) => ApiError::unauthorized("Sign in to see refresh progress."),
+        Err(PageError::WrongRole(_)) => {
+            ApiError::forbidden("Only the tenant's admins see its refresh jobs.")
+        }
+        Err(PageError::NotFound) => ApiError::not_found("No such refresh job."),
+        Err(PageError::BadRequest(why)) => ApiError::bad_request(why),
+        Err(_) => ApiError::internal(),
+    };
+    problem.with_trace(&new_trace_id()).into_response()
 }
 
 #[cfg(test)]
