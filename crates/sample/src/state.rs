@@ -196,13 +196,17 @@ impl<'c> Gen<'c> {
     }
 
     pub fn emit(&mut self, doc: Doc) {
+        // Into bytes sized for a typical document, not through `Display`, which writes each
+        // piece through a formatter.
+        let mut text = Vec::with_capacity(2048);
+        serde_json::to_writer(&mut text, &doc.map).expect("a JSON map always serializes");
         let record = Record {
             id: doc.id,
             parent_id: doc.parent_id,
             created_us: doc.stamp.created_us,
             modified_us: doc.stamp.modified_us,
             active: doc.active,
-            doc: Value::Object(doc.map).to_string(),
+            doc: String::from_utf8(text).expect("serde_json writes UTF-8"),
         };
         self.out
             .entry(doc.resource.to_string())

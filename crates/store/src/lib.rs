@@ -293,12 +293,36 @@ pub trait Store: Send + Sync + 'static {
 /// Formats microseconds since the epoch the way the API writes times: UTC, seven fractional
 /// digits and a `Z`, as in `2024-01-31T08:00:00.1234560Z`.
 pub fn format_time(us: i64) -> String {
+    use chrono::{Datelike, Timelike};
+    // Written digit by digit: sample data and every served page format millions of these, and
+    // chrono's `format` parses its pattern each time.
     let t = chrono::DateTime::from_timestamp_micros(us).unwrap_or_default();
-    format!(
-        "{}{:07}Z",
-        t.format("%Y-%m-%dT%H:%M:%S."),
-        t.timestamp_subsec_micros() * 10
-    )
+    let mut out = [0u8; 28];
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, t.year().clamp(0, 9999) as u32);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 7, t.timestamp_subsec_micros() * 10);
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (27, b'Z'),
+    ] {
+        out[at] = sep;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -310,5 +334,9 @@ mod tests {
             "2024-01-31T08:00:00.1234560Z"
         );
         assert_eq!(super::format_time(0), "1970-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            super::format_time(1_798_761_599_999_999),
+            "2026-12-31T23:59:59.9999990Z"
+        );
     }
 }
