@@ -43,6 +43,9 @@ pub enum StoreError {
     },
     #[error("file operation failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A failure of the bulk paths, which reach SQLite files directly on their own threads.
+    #[error("storage failure: {0}")]
+    Bulk(#[from] rusqlite::Error),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

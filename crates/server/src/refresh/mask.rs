@@ -26,7 +26,43 @@ pub struct Masker {
     mac: HmacSha256,
     fields: HashMap<String, HashSet<String>>,
     /// Stand-ins made so far: names and streets repeat a lot.
-    made: moka::sync::Cache<String, String>,
+    made: Made,
+}
+
+/// Stand-ins already made, in shards so the threads masking a copy rarely wait on one
+/// another. Plain maps under a lock: a lookup here runs several times per document, and an
+/// evicting cache's bookkeeping cost more than the HMAC it saves. A shard that grows past its
+/// share is emptied; what is dropped is made again, identically.
+struct Made {
+    shards: Vec<std::sync::Mutex<HashMap<String, String>>>,
+    hasher: std::hash::RandomState,
+}
+
+impl Made {
+    const SHARDS: usize = 16;
+    const PER_SHARD: usize = 32_768;
+
+    fn new() -> Self {
+        Self {
+            shards: (0..Self::SHARDS).map(|_| Default::default()).collect(),
+            hasher: Default::default(),
+        }
+    }
+
+    fn get_or_make(&self, run: &str, make: impl FnOnce() -> String) -> String {
+        use std::hash::BuildHasher;
+        let shard = &self.shards[self.hasher.hash_one(run) as usize % Self::SHARDS];
+        if let Some(found) = shard.lock().expect("a masking thread panicked").get(run) {
+            return found.clone();
+        }
+        let made = make();
+        let mut map = shard.lock().expect("a masking thread panicked");
+        if map.len() >= Self::PER_SHARD {
+            map.clear();
+        }
+        map.insert(run.to_string(), made.clone());
+        made
+    }
 }
 
 impl Masker {
@@ -35,7 +71,7 @@ impl Masker {
         Self {
             mac: HmacSha256::new_from_slice(key).expect("any key length works"),
             fields: personal_by_resource(catalog),
-            made: moka::sync::Cache::new(500_000),
+            made: Made::new(),
         }
     }
 
@@ -105,7 +141,7 @@ impl Masker {
                                 out.reserve(doc.len() + 16);
                             }
                             out.push_str(&doc[copied..i]);
-                            out.push_str(&Value::from(self.stand_in(&value)).to_string());
+                            out.push_str(&serde_json::to_string(&self.stand_in(&value)).ok()?);
                             copied = end;
                         }
                     }
@@ -162,12 +198,7 @@ impl Masker {
     }
 
     fn token(&self, run: &str) -> String {
-        if let Some(found) = self.made.get(run) {
-            return found;
-        }
-        let made = self.make_token(run);
-        self.made.insert(run.to_string(), made.clone());
-        made
+        self.made.get_or_make(run, || self.make_token(run))
     }
 
     fn make_token(&self, run: &str) -> String {

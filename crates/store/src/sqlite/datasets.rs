@@ -326,7 +326,7 @@ impl DataFiles {
     }
 
     /// Closes the bulk connection of `staged`, if it is open.
-    async fn end_bulk(&self, staged: &Staged) -> Result<()> {
+    pub async fn end_bulk(&self, staged: &Staged) -> Result<()> {
         let mut held = self.bulk.lock().await;
         if held.as_ref().is_some_and(|(s, _)| s == staged)
             && let Some((_, conn)) = held.take()

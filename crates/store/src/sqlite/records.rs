@@ -400,61 +400,119 @@ pub(super) async fn staged_put(
 
 /// Rows read, rewritten and written back per round.
 const TRANSFORM_BATCH: i64 = 4000;
+/// Threads rewriting documents while the file's own thread reads and writes rows.
+const TRANSFORM_THREADS: usize = 2;
 
-/// Rewrites every document of a staged file in table order: rows are read in batches, the
-/// batch is transformed off the async threads, and the changed documents are written back by
-/// rowid.
+/// Rewrites every document of a staged file in table order. One thread owns the file: it
+/// reads batches of rows and writes back what changed, by rowid, with statements prepared
+/// once; the documents are rewritten meanwhile on [`TRANSFORM_THREADS`] others, a few
+/// batches ahead, so reading, writing and rewriting overlap.
 pub(super) async fn transform_staged(
     s: &SqliteStore,
     staged: &Staged,
     transform: Arc<DocTransform>,
     progress: Progress,
 ) -> Result<u64> {
-    let mut conn = s.data.bulk(staged).await?;
-    let conn = &mut *conn;
-    let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM records")
-        .fetch_one(&mut *conn)
-        .await?;
-    let (mut after, mut changed) = (0i64, 0u64);
-    loop {
-        let rows: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT rowid, resource, doc FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
-        )
-        .bind(after)
-        .bind(TRANSFORM_BATCH)
-        .fetch_all(&mut *conn)
-        .await?;
-        let Some(end) = rows.last().map(|r| r.0) else {
-            break;
-        };
-        after = end;
-        let f = transform.clone();
-        let updates = tokio::task::spawn_blocking(move || transform_rows(rows, &*f))
-            .await
-            .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-        changed += updates.len() as u64;
-        for chunk in updates.chunks(2000) {
-            let mut qb = QueryBuilder::<Sqlite>::new("WITH v(rid, doc) AS (VALUES ");
-            let mut sep = qb.separated(", ");
-            for (rowid, doc) in chunk {
-                sep.push("(")
-                    .push_bind_unseparated(*rowid)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(doc.as_str())
-                    .push_unseparated(")");
-            }
-            qb.push(") UPDATE records SET doc = v.doc FROM v WHERE records.rowid = v.rid");
-            qb.build().execute(&mut *conn).await?;
-        }
-        progress(after.max(0) as u64, last.max(0) as u64);
-    }
-    Ok(changed)
+    // The file is written through one connection at a time: the pooled bulk one is closed.
+    s.data.end_bulk(staged).await?;
+    let path = s.data.path(staged.target, staged.generation);
+    tokio::task::spawn_blocking(move || transform_file(&path, &*transform, &*progress))
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
-/// Applies a transform to rows; returns the rows it changed. One thread: the other core is
-/// left to the requests served meanwhile.
-fn transform_rows(rows: Vec<(i64, String, String)>, f: &DocTransform) -> Vec<(i64, String)> {
-    rows.iter()
-        .filter_map(|(rowid, resource, doc)| f(resource, doc).map(|d| (*rowid, d)))
-        .collect()
+/// A batch read: the rowid it started after, the last rowid, and the rows.
+type Batch = (i64, i64, Vec<(i64, String, String)>);
+
+fn transform_file(
+    path: &std::path::Path,
+    transform: &DocTransform,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<u64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // As the pooled bulk connection: no journal and no syncing until publish, and freed
+    // space zeroed so a replaced value leaves nothing behind in the file.
+    conn.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
+         PRAGMA cache_size = -64000; PRAGMA secure_delete = ON;",
+    )?;
+    let last: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM records", [], |r| {
+        r.get(0)
+    })?;
+    let mut read = conn.prepare(
+        "SELECT rowid, resource, doc FROM records WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    )?;
+    let mut write = conn.prepare("UPDATE records SET doc = ? WHERE rowid = ?")?;
+
+    let (to_workers, batches) = std::sync::mpsc::sync_channel::<Batch>(TRANSFORM_THREADS);
+    let batches = std::sync::Mutex::new(batches);
+    let (done_tx, done) = std::sync::mpsc::channel::<(i64, i64, Vec<(i64, String)>)>();
+    std::thread::scope(|scope| -> Result<u64> {
+        for _ in 0..TRANSFORM_THREADS {
+            let (batches, done_tx) = (&batches, done_tx.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = batches.lock().map(|rx| rx.recv());
+                    let Ok(Ok((from, to, rows))) = next else {
+                        return;
+                    };
+                    let changed = rows
+                        .iter()
+                        .filter_map(|(rowid, resource, doc)| {
+                            transform(resource, doc).map(|d| (*rowid, d))
+                        })
+                        .collect();
+                    if done_tx.send((from, to, changed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let (mut after, mut in_flight, mut exhausted) = (0i64, 0usize, false);
+        let (mut changed, mut covered) = (0u64, 0u64);
+        let result = (|| -> Result<u64> {
+            loop {
+                // Keep every rewriting thread busy and one batch waiting.
+                while !exhausted && in_flight <= TRANSFORM_THREADS {
+                    let rows: Vec<(i64, String, String)> = read
+                        .query_map(rusqlite::params![after, TRANSFORM_BATCH], |r| {
+                            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                        })?
+                        .collect::<rusqlite::Result<_>>()?;
+                    let Some(end) = rows.last().map(|r| r.0) else {
+                        exhausted = true;
+                        break;
+                    };
+                    if to_workers.send((after, end, rows)).is_err() {
+                        break;
+                    }
+                    (after, in_flight) = (end, in_flight + 1);
+                }
+                if in_flight == 0 {
+                    return Ok(changed);
+                }
+                let Ok((from, to, updates)) = done.recv() else {
+                    return Err(StoreError::Io(std::io::Error::other(
+                        "a thread rewriting documents stopped",
+                    )));
+                };
+                in_flight -= 1;
+                conn.execute_batch("BEGIN")?;
+                for (rowid, doc) in &updates {
+                    write.execute(rusqlite::params![doc, rowid])?;
+                }
+                conn.execute_batch("COMMIT")?;
+                changed += updates.len() as u64;
+                covered += (to - from) as u64;
+                progress(covered, last.max(0) as u64);
+            }
+        })();
+        // Closing the channel ends the rewriting threads, whatever happened above.
+        drop(to_workers);
+        result
+    })
 }
