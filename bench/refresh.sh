@@ -105,12 +105,15 @@ failed = sum(1 for r in rows if r[0] == "failed")
 rps = [float(r[0]) for r in rows if r[0] != "failed"]
 print(f"{float(sys.argv[2]):.2f} {max(p99):.1f} {sum(rps)/len(rps):.0f} {len(rows)} {failed}")
 PY
+    # Every slice's p99, in order, so a spike can be placed in the refresh.
+    awk '{printf "%s ", $2} END {print ""}' "$out" > "$WORK/slices-$flag.txt"
 }
 
 echo "== refresh, without masking, under list load"
 read -r PLAIN PLAIN_P99 PLAIN_RPS PLAIN_SLICES PLAIN_FAILED <<< "$(refresh_under_load --no-mask)"
 printf "   %.2f s; reads during it: worst p99 %.1f ms over %s slices of %s s (%s req/s, %s failed slices)\n" \
     "$PLAIN" "$PLAIN_P99" "$PLAIN_SLICES" "$SLICE" "$PLAIN_RPS" "$PLAIN_FAILED"
+echo "   p99 by slice: $(cat "$WORK/slices---no-mask.txt")"
 # Back to the sample data, which removes the full copy, so the next refresh also needs room
 # for one more copy only.
 "$BIN" --data-dir "$DATA" refresh request --tenant "$TENANT" --force --source sample >/dev/null 2>&1
@@ -122,6 +125,7 @@ echo "== refresh, with masking, under list load"
 read -r MASKED MASKED_P99 MASKED_RPS MASKED_SLICES MASKED_FAILED <<< "$(refresh_under_load --mask)"
 printf "   %.2f s; reads during it: worst p99 %.1f ms over %s slices of %s s (%s req/s, %s failed slices)\n" \
     "$MASKED" "$MASKED_P99" "$MASKED_SLICES" "$SLICE" "$MASKED_RPS" "$MASKED_FAILED"
+echo "   p99 by slice: $(cat "$WORK/slices---mask.txt")"
 kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
 
 echo "== summary (targets: refresh <= 3x cp, masked <= 6x cp, p99 of reads < 50 ms)"

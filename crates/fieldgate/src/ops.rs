@@ -98,6 +98,7 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u64) -> Result<()> {
     let environment: Environment = env.parse().map_err(anyhow::Error::msg)?;
     let (store, keys) = fieldgate_server::open(&config).await?;
+    store.leave_replaced_files();
     if store.tenant(tenant).await?.is_none() {
         let control = Control {
             store: store.as_ref(),
@@ -139,6 +140,7 @@ pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u6
 
 pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
     let (store, keys) = fieldgate_server::open(&config).await?;
+    store.leave_replaced_files();
     let service = Refresh {
         store: store.as_ref(),
         config: &config.refresh,

@@ -264,6 +264,11 @@ pub trait Store: Send + Sync + 'static {
     /// Removes generations left behind by runs that died: unpublished, untouched for
     /// `idle_us`, and not of `keep` tenants or tenants with a running job. Returns how many.
     async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64>;
+    /// Tells a store in a short-lived process (the CLI) to leave the files of generations it
+    /// replaces to the serving process, which removes them once it has closed them: the last
+    /// close of a removed file frees its blocks, seconds at tens of GB, and that close would
+    /// otherwise fall on whichever thread of the server closed it.
+    fn leave_replaced_files(&self) {}
 
     /// Queues a refresh job unless one of the tenant's is queued or running, or (unless
     /// forced) its last finished within `min_interval_us`.

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,9 @@ pub(super) struct DataFiles {
     switching: tokio::sync::Mutex<()>,
     /// The bulk connection of the staged generation being filled, kept between calls.
     bulk: tokio::sync::Mutex<Option<(Staged, sqlx::SqliteConnection)>>,
+    /// Whether this process removes the files of generations it replaces (see
+    /// `Store::leave_replaced_files`).
+    pub remove_replaced: std::sync::atomic::AtomicBool,
 }
 
 /// Options of a dataset file's connections. Freed space is zeroed (`secure_delete`), so an
@@ -97,7 +101,17 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .pragma("secure_delete", "ON")
 }
 
-pub(super) fn remove_files(path: &Path) -> std::io::Result<()> {
+/// Removes a dataset file and its companions off the async threads: unlinking a file of
+/// gigabytes frees its pages and blocks for as long as that takes (seconds at tens of GB),
+/// which on a runtime thread would stall the requests queued behind it.
+pub(super) async fn remove_files(path: &Path) -> std::io::Result<()> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || remove_files_now(&path))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+fn remove_files_now(path: &Path) -> std::io::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
@@ -121,6 +135,7 @@ impl DataFiles {
             served: Mutex::new(HashMap::new()),
             switching: tokio::sync::Mutex::new(()),
             bulk: tokio::sync::Mutex::new(None),
+            remove_replaced: true.into(),
         })
     }
 
@@ -210,8 +225,9 @@ impl DataFiles {
             _ => Some(Arc::new(self.open(dataset, generation).await?)),
         };
         if let Some(old) = self.install(dataset, db.clone()) {
-            // Switched by another process, which removes the old file.
-            tokio::spawn(async move { close(&old).await });
+            // Switched by another process, which leaves the old file to the process serving
+            // it, or has removed it already.
+            retire(old, self.remove_replaced.load(Ordering::Relaxed));
         }
         Ok(db)
     }
@@ -229,7 +245,7 @@ impl DataFiles {
         let generation = next_generation(main_writer, dataset).await?;
         let path = self.path(dataset, generation);
         // A file of a generation number just handed out can only be a leftover.
-        remove_files(&path)?;
+        remove_files(&path).await?;
         create_file(&path, true).await?;
         let _switching = self.switching.lock().await;
         let claimed =
@@ -243,7 +259,7 @@ impl DataFiles {
         drop(_switching);
         if claimed == 0 {
             // Another caller created the dataset first.
-            remove_files(&path)?;
+            remove_files(&path).await?;
         }
         self.current(main_readers, dataset)
             .await?
@@ -262,7 +278,7 @@ impl DataFiles {
         let generation = next_generation(main_writer, target).await?;
         let staged = Staged { target, generation };
         let path = self.path(target, generation);
-        remove_files(&path)?;
+        remove_files(&path).await?;
         let from = match source {
             Some(source) => self.current(main_readers, source).await?,
             None => None,
@@ -400,19 +416,14 @@ impl DataFiles {
 
         // Readers still on the old generation finish first; then its files go.
         if let Some(old) = retired {
-            tokio::spawn(async move {
-                close(&old).await;
-                if let Err(e) = remove_files(&old.path) {
-                    tracing::warn!(path = %old.path.display(), error = %e, "removing a replaced dataset file failed");
-                }
-            });
+            retire(old, self.remove_replaced.load(Ordering::Relaxed));
         }
         Ok(replaced)
     }
 
     pub async fn discard(&self, staged: &Staged) -> Result<()> {
         self.end_bulk(staged).await?;
-        Ok(remove_files(&self.path(staged.target, staged.generation))?)
+        Ok(remove_files(&self.path(staged.target, staged.generation)).await?)
     }
 
     /// Removes dataset files that are not served and were not written for `idle_us`, except
@@ -440,7 +451,7 @@ impl DataFiles {
             if written.elapsed().unwrap_or_default() < idle {
                 continue;
             }
-            remove_files(&self.path(dataset, generation))?;
+            remove_files(&self.path(dataset, generation)).await?;
             tracing::info!(file = %name, "removed a dataset file no generation serves");
             removed += 1;
         }
@@ -462,6 +473,19 @@ fn parse_name(name: &str) -> Option<(Dataset, i64)> {
 async fn close(db: &DataDb) {
     db.readers.close().await;
     db.writer.close().await;
+}
+
+/// Closes a replaced generation's pools once its readers are done, and removes its files if
+/// `remove`, all on a blocking thread: the last close of a file already unlinked (by another
+/// process) frees it, which takes as long as removing it, and would stall a runtime thread.
+fn retire(old: Arc<DataDb>, remove: bool) {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        runtime.block_on(close(&old));
+        if remove && let Err(e) = remove_files_now(&old.path) {
+            tracing::warn!(path = %old.path.display(), error = %e, "removing a replaced dataset file failed");
+        }
+    });
 }
 
 async fn next_generation(main_writer: &SqlitePool, dataset: Dataset) -> Result<i64> {
@@ -590,6 +614,80 @@ mod tests {
                 "records_by_parent"
             ]
         );
+    }
+
+    /// Publishes a new generation of `dataset` holding one record; returns its file.
+    async fn publish_one(store: &SqliteStore, dataset: Dataset) -> std::path::PathBuf {
+        let (staged, _) = store
+            .stage_dataset(dataset, None, Arc::new(|_, _| {}))
+            .await
+            .unwrap();
+        let row = Record {
+            id: 1,
+            parent_id: None,
+            created_us: 1,
+            modified_us: 1,
+            active: true,
+            doc: "{\"id\":1}".into(),
+        };
+        store
+            .staged_put(&staged, "crm/customers", &[row])
+            .await
+            .unwrap();
+        store.publish_staged(&staged, 10).await.unwrap();
+        store.data.path(dataset, staged.generation)
+    }
+
+    async fn gone(path: &std::path::Path) -> bool {
+        for _ in 0..100 {
+            if !path.exists() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn a_replaced_file_is_removed_by_the_serving_process_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("fieldgate.db");
+        let server = SqliteStore::open(&main).await.unwrap();
+        server
+            .create_tenant(&Tenant {
+                id: 7,
+                name: "T".into(),
+                kind: TenantKind::Customer,
+                created_us: 0,
+            })
+            .await
+            .unwrap();
+        let dataset = Dataset::new(Environment::Integration, 7);
+
+        // The serving process replaces its own generation and removes the old file.
+        let first = publish_one(&server, dataset).await;
+        let second = publish_one(&server, dataset).await;
+        assert!(gone(&first).await, "the server removes what it replaced");
+        let mut conn = super::options(&second).connect().await.unwrap();
+        let page: i64 = sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(page, 16384);
+
+        // A short-lived process (the CLI) switches and leaves the file it replaced; the
+        // server, once it sees the switch, closes the old generation and removes it.
+        let cli = SqliteStore::open(&main).await.unwrap();
+        cli.leave_replaced_files();
+        cli.dataset_generation(dataset).await.unwrap();
+        let third = publish_one(&cli, dataset).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(second.exists(), "the CLI leaves the replaced file");
+        assert!(third.exists());
+        tokio::time::sleep(super::RECHECK).await;
+        server.dataset_generation(dataset).await.unwrap();
+        assert!(gone(&second).await, "the server removes it after the switch");
+        assert!(third.exists(), "the served file stays");
     }
 
     #[test]

@@ -443,6 +443,12 @@ impl Store for SqliteStore {
         self.data.discard(staged).await
     }
 
+    fn leave_replaced_files(&self) {
+        self.data
+            .remove_replaced
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     async fn sweep_generations(&self, keep: &[i64], idle_us: i64) -> Result<u64> {
         let mut keep = keep.to_vec();
         keep.extend(jobs::running_tenants(self).await?);
