@@ -406,9 +406,9 @@ async fn a_reader_looping_during_a_refresh_never_sees_a_mix() {
 }
 
 /// Every string under a personal property of `doc`, and every other string.
-fn strings(
+fn strings<S: std::hash::BuildHasher>(
     value: &Value,
-    fields: &HashSet<String>,
+    fields: &HashSet<String, S>,
     personal: bool,
     out: &mut (Vec<String>, HashSet<String>),
 ) {
@@ -493,6 +493,19 @@ async fn masking_leaves_no_original_personal_value_in_the_integration_store() {
     // Nothing of them in any byte of the integration dataset's files.
     let generation = store.dataset_generation(INTEG).await.unwrap();
     let dir = app.state.config.data_dir.join("datasets");
+    // The replaced copy is removed a moment after the switch, once other processes can have
+    // seen it.
+    let served = format!("integration-{CUSTOMER}-g{generation}.db");
+    for _ in 0..100 {
+        let left = std::fs::read_dir(&dir).unwrap().any(|e| {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            name.starts_with(&format!("integration-{CUSTOMER}-")) && !name.starts_with(&served)
+        });
+        if !left {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

@@ -51,8 +51,10 @@ CREATE INDEX IF NOT EXISTS records_by_parent ON records (resource, parent_id)
     WHERE parent_id IS NOT NULL;
 ";
 
-/// Page cache of the bulk connection while it builds the indexes (KiB, as SQLite counts).
-const INDEX_BUILD_CACHE: &str = "PRAGMA cache_size = -262144";
+/// How the bulk connection builds the indexes: its page cache, which also bounds how many keys
+/// the sorter holds before it spills to temporary files (KiB, as SQLite counts), and helper
+/// threads that sort those spills while the table is scanned.
+const INDEX_BUILD: &str = "PRAGMA cache_size = -1048576; PRAGMA threads = 2";
 
 async fn run_script(conn: &mut sqlx::SqliteConnection, script: &str) -> Result<()> {
     for statement in script.split(';').filter(|s| !s.trim().is_empty()) {
@@ -101,9 +103,8 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .pragma("secure_delete", "ON")
 }
 
-/// Removes a dataset file and its companions off the async threads: unlinking a file of
-/// gigabytes frees its pages and blocks for as long as that takes (seconds at tens of GB),
-/// which on a runtime thread would stall the requests queued behind it.
+/// Removes a dataset file and its companions off the async threads (see
+/// [`remove_files_now`]).
 pub(super) async fn remove_files(path: &Path) -> std::io::Result<()> {
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || remove_files_now(&path))
@@ -111,7 +112,22 @@ pub(super) async fn remove_files(path: &Path) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?
 }
 
+/// How much of a file is freed at a time when it is removed.
+const SHRINK_STEP: u64 = 256 << 20;
+
+/// Removes a dataset file and its companions. Freeing a file of tens of GB in one unlink
+/// takes seconds in the kernel, during which this process's requests stalled for up to a
+/// second; the file is cut from the end a slice at a time first. Only for a file no
+/// connection reads any more.
 fn remove_files_now(path: &Path) -> std::io::Result<()> {
+    if let Ok(file) = std::fs::OpenOptions::new().write(true).open(path) {
+        let mut len = file.metadata()?.len();
+        while len > SHRINK_STEP {
+            len -= SHRINK_STEP;
+            file.set_len(len)?;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
@@ -363,7 +379,7 @@ impl DataFiles {
         // A stage filled from nothing gets its indexes now; a copy has them already.
         {
             let mut bulk = self.bulk(staged).await?;
-            sqlx::query(INDEX_BUILD_CACHE).execute(&mut *bulk).await?;
+            run_script(&mut bulk, INDEX_BUILD).await?;
             run_script(&mut bulk, INDEXES).await?;
         }
         self.end_bulk(staged).await?;
@@ -482,7 +498,12 @@ fn retire(old: Arc<DataDb>, remove: bool) {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         runtime.block_on(close(&old));
-        if remove && let Err(e) = remove_files_now(&old.path) {
+        if !remove {
+            return;
+        }
+        // Other processes reading the old generation see the switch within `RECHECK`.
+        std::thread::sleep(2 * RECHECK);
+        if let Err(e) = remove_files_now(&old.path) {
             tracing::warn!(path = %old.path.display(), error = %e, "removing a replaced dataset file failed");
         }
     });
@@ -686,7 +707,10 @@ mod tests {
         assert!(third.exists());
         tokio::time::sleep(super::RECHECK).await;
         server.dataset_generation(dataset).await.unwrap();
-        assert!(gone(&second).await, "the server removes it after the switch");
+        assert!(
+            gone(&second).await,
+            "the server removes it after the switch"
+        );
         assert!(third.exists(), "the served file stays");
     }
 
