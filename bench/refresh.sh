@@ -110,6 +110,16 @@ PY
     awk '{printf "%s ", $2} END {print ""}' "$out" > "$WORK/slices-$flag.txt"
 }
 
+# Resets the integration copy to the sample data and waits until the server has removed the
+# copy it replaced.
+reset_to_sample() {
+    "$BIN" --data-dir "$DATA" refresh request --tenant "$TENANT" --force --source sample >/dev/null 2>&1
+    for _ in $(seq 60); do
+        [ "$(ls "$DATA"/datasets/integration-"$TENANT"-g*.db | wc -l)" -le 1 ] && break
+        sleep 1
+    done
+}
+
 echo "== refresh, without masking, under list load"
 read -r PLAIN PLAIN_P99 PLAIN_RPS PLAIN_SLICES PLAIN_FAILED <<< "$(refresh_under_load --no-mask)"
 printf "   %.2f s; reads during it: worst p99 %.1f ms over %s slices of %s s (%s req/s, %s failed slices)\n" \
@@ -117,22 +127,14 @@ printf "   %.2f s; reads during it: worst p99 %.1f ms over %s slices of %s s (%s
 echo "   p99 by slice: $(cat "$WORK/slices---no-mask.txt")"
 # Back to the sample data, which removes the full copy, so the next refresh also needs room
 # for one more copy only.
-"$BIN" --data-dir "$DATA" refresh request --tenant "$TENANT" --force --source sample >/dev/null 2>&1
-for _ in $(seq 60); do
-    [ "$(ls "$DATA"/datasets/integration-"$TENANT"-g*.db | wc -l)" -le 1 ] && break
-    sleep 1
-done
+reset_to_sample
 echo "== refresh, with masking, under list load"
 read -r MASKED MASKED_P99 MASKED_RPS MASKED_SLICES MASKED_FAILED <<< "$(refresh_under_load --mask)"
 printf "   %.2f s; reads during it: worst p99 %.1f ms over %s slices of %s s (%s req/s, %s failed slices)\n" \
     "$MASKED" "$MASKED_P99" "$MASKED_SLICES" "$SLICE" "$MASKED_RPS" "$MASKED_FAILED"
 echo "   p99 by slice: $(cat "$WORK/slices---mask.txt")"
 # The same masked refresh once more with no requests competing for the two cores.
-"$BIN" --data-dir "$DATA" refresh request --tenant "$TENANT" --force --source sample >/dev/null 2>&1
-for _ in $(seq 60); do
-    [ "$(ls "$DATA"/datasets/integration-"$TENANT"-g*.db | wc -l)" -le 1 ] && break
-    sleep 1
-done
+reset_to_sample
 echo "== refresh, with masking, no load"
 start=$(date +%s.%N)
 "$BIN" --data-dir "$DATA" refresh request --tenant "$TENANT" --force --mask > "$WORK/refresh.out" 2>&1 \

@@ -587,12 +587,9 @@ mod tests {
         .unwrap()
     }
 
-    #[tokio::test]
-    async fn a_stage_filled_from_nothing_is_indexed_once_published() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("fieldgate.db"))
-            .await
-            .unwrap();
+    /// A store in `dir` with customer tenant 7.
+    async fn store_with_tenant(dir: &std::path::Path) -> SqliteStore {
+        let store = SqliteStore::open(&dir.join("fieldgate.db")).await.unwrap();
         store
             .create_tenant(&Tenant {
                 id: 7,
@@ -602,6 +599,13 @@ mod tests {
             })
             .await
             .unwrap();
+        store
+    }
+
+    #[tokio::test]
+    async fn a_stage_filled_from_nothing_is_indexed_once_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_tenant(dir.path()).await;
         let dataset = Dataset::new(Environment::Production, 7);
         let (staged, _) = store
             .stage_dataset(dataset, None, Arc::new(|_, _| {}))
@@ -672,17 +676,7 @@ mod tests {
     #[tokio::test]
     async fn a_replaced_file_is_removed_by_the_serving_process_only() {
         let dir = tempfile::tempdir().unwrap();
-        let main = dir.path().join("fieldgate.db");
-        let server = SqliteStore::open(&main).await.unwrap();
-        server
-            .create_tenant(&Tenant {
-                id: 7,
-                name: "T".into(),
-                kind: TenantKind::Customer,
-                created_us: 0,
-            })
-            .await
-            .unwrap();
+        let server = store_with_tenant(dir.path()).await;
         let dataset = Dataset::new(Environment::Integration, 7);
 
         // The serving process replaces its own generation and removes the old file.
@@ -698,7 +692,9 @@ mod tests {
 
         // A short-lived process (the CLI) switches and leaves the file it replaced; the
         // server, once it sees the switch, closes the old generation and removes it.
-        let cli = SqliteStore::open(&main).await.unwrap();
+        let cli = SqliteStore::open(&dir.path().join("fieldgate.db"))
+            .await
+            .unwrap();
         cli.leave_replaced_files();
         cli.dataset_generation(dataset).await.unwrap();
         let third = publish_one(&cli, dataset).await;
