@@ -710,6 +710,42 @@ mod tests {
         assert!(third.exists(), "the served file stays");
     }
 
+    #[tokio::test]
+    async fn a_transform_that_panics_fails_the_rewrite_instead_of_hanging_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_tenant(dir.path()).await;
+        let dataset = Dataset::new(Environment::Integration, 7);
+        let (staged, _) = store
+            .stage_dataset(dataset, None, Arc::new(|_, _| {}))
+            .await
+            .unwrap();
+        let rows: Vec<Record> = (1..=10_000)
+            .map(|id| Record {
+                id,
+                parent_id: None,
+                created_us: id,
+                modified_us: id,
+                active: true,
+                doc: format!("{{\"id\":{id}}}"),
+            })
+            .collect();
+        store
+            .staged_put(&staged, "crm/customers", &rows)
+            .await
+            .unwrap();
+        let transform = Arc::new(|_: &str, doc: &str| {
+            assert_ne!(doc, "{\"id\":6000}", "a transform bug");
+            Some(doc.replace("id", "ID"))
+        });
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            store.transform_staged(&staged, transform, Arc::new(|_, _| {})),
+        )
+        .await
+        .expect("the rewrite ends");
+        assert!(outcome.is_err(), "{outcome:?}");
+    }
+
     #[test]
     fn file_names_round_trip() {
         let (dataset, generation) = super::parse_name("integration-3141592653-g12.db").unwrap();

@@ -423,6 +423,8 @@ pub(super) async fn transform_staged(
 
 /// A batch read: the rowid it started after, the last rowid, and the rows.
 type Batch = (i64, i64, Vec<(i64, String, String)>);
+/// A batch rewritten: its rowid span and the changed documents, or the transform's panic.
+type Rewritten = std::thread::Result<(i64, i64, Vec<(i64, String)>)>;
 
 fn transform_file(
     path: &std::path::Path,
@@ -449,7 +451,7 @@ fn transform_file(
 
     let (to_workers, batches) = std::sync::mpsc::sync_channel::<Batch>(TRANSFORM_THREADS);
     let batches = std::sync::Mutex::new(batches);
-    let (done_tx, done) = std::sync::mpsc::channel::<(i64, i64, Vec<(i64, String)>)>();
+    let (done_tx, done) = std::sync::mpsc::channel::<Rewritten>();
     std::thread::scope(|scope| -> Result<u64> {
         for _ in 0..TRANSFORM_THREADS {
             let (batches, done_tx) = (&batches, done_tx.clone());
@@ -459,13 +461,17 @@ fn transform_file(
                     let Ok(Ok((from, to, rows))) = next else {
                         return;
                     };
-                    let changed = rows
-                        .iter()
-                        .filter_map(|(rowid, resource, doc)| {
-                            transform(resource, doc).map(|d| (*rowid, d))
-                        })
-                        .collect();
-                    if done_tx.send((from, to, changed)).is_err() {
+                    // A transform that panics ends the run with an error instead of leaving
+                    // the file's thread waiting for a batch that never comes back.
+                    let changed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        rows.iter()
+                            .filter_map(|(rowid, resource, doc)| {
+                                transform(resource, doc).map(|d| (*rowid, d))
+                            })
+                            .collect::<Vec<_>>()
+                    }));
+                    let failed = changed.is_err();
+                    if done_tx.send(changed.map(|c| (from, to, c))).is_err() || failed {
                         return;
                     }
                 }
@@ -495,9 +501,9 @@ fn transform_file(
                 if in_flight == 0 {
                     return Ok(changed);
                 }
-                let Ok((from, to, updates)) = done.recv() else {
+                let Ok(Ok((from, to, updates))) = done.recv() else {
                     return Err(StoreError::Io(std::io::Error::other(
-                        "a thread rewriting documents stopped",
+                        "rewriting the documents of a staged copy failed",
                     )));
                 };
                 in_flight -= 1;
