@@ -18,6 +18,17 @@ async fn admin_of(app: &common::TestApp, tenant: i64) -> Visitor {
     admin
 }
 
+/// Ticks the confirmation on the console's refresh page and submits it.
+async fn confirm_refresh(admin: &mut Visitor) -> web::Page {
+    admin
+        .submit(
+            "/console/refresh",
+            "/console/refresh",
+            &[("confirm", "yes")],
+        )
+        .await
+}
+
 /// The id of the newest refresh job the console lists.
 fn newest_job(page: &web::Page) -> i64 {
     let marker = "class=\"refresh-job\" data-job=\"";
@@ -84,13 +95,7 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
     assert!(admin.get("/console").await.body.contains("no-refreshes"));
 
     let production = first_customer(&app, "production").await;
-    let requested = admin
-        .submit(
-            "/console/refresh",
-            "/console/refresh",
-            &[("confirm", "yes")],
-        )
-        .await;
+    let requested = confirm_refresh(&mut admin).await;
     assert_eq!(
         requested.status,
         StatusCode::SEE_OTHER,
@@ -136,13 +141,7 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
             .contains(&format!("data-job=\"{id}\" data-status=\"done\""))
     );
     assert!(!home.body.contains("data-poll="));
-    let again = admin
-        .submit(
-            "/console/refresh",
-            "/console/refresh",
-            &[("confirm", "yes")],
-        )
-        .await;
+    let again = confirm_refresh(&mut admin).await;
     assert_eq!(
         again.status,
         StatusCode::TOO_MANY_REQUESTS,
@@ -215,13 +214,7 @@ async fn a_failed_refresh_is_offered_again_and_retried_from_the_console() {
     // No runner here: the test plays it, so the job fails exactly when and how it says.
     let app = common::spawn_with(|c| c.refresh.run_jobs = false).await;
     let mut admin = admin_of(&app, CUSTOMER).await;
-    let requested = admin
-        .submit(
-            "/console/refresh",
-            "/console/refresh",
-            &[("confirm", "yes")],
-        )
-        .await;
+    let requested = confirm_refresh(&mut admin).await;
     assert_eq!(
         requested.status,
         StatusCode::SEE_OTHER,

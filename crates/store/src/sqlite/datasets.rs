@@ -491,9 +491,10 @@ async fn close(db: &DataDb) {
     db.writer.close().await;
 }
 
-/// Closes a replaced generation's pools once its readers are done, and removes its files if
-/// `remove`, all on a blocking thread: the last close of a file already unlinked (by another
-/// process) frees it, which takes as long as removing it, and would stall a runtime thread.
+/// Closes a replaced generation's pools once its readers are done and then, if `remove`,
+/// removes its files, on a blocking thread: the removal frees the whole file, and must come
+/// after this process's last handle on it (see `Store::leave_replaced_files` for why another
+/// process must not remove it first).
 fn retire(old: Arc<DataDb>, remove: bool) {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -616,16 +617,7 @@ mod tests {
             indexes(&path).await.is_empty(),
             "the stage is filled unindexed"
         );
-        let rows: Vec<Record> = (1..=3)
-            .map(|id| Record {
-                id,
-                parent_id: Some(1),
-                created_us: id,
-                modified_us: id,
-                active: true,
-                doc: format!("{{\"id\":{id}}}"),
-            })
-            .collect();
+        let rows = records(1..=3, Some(1));
         store
             .staged_put(&staged, "crm/locations", &rows)
             .await
@@ -641,22 +633,27 @@ mod tests {
         );
     }
 
+    /// Records `ids` of a resource, documents `{"id":n}`.
+    fn records(ids: std::ops::RangeInclusive<i64>, parent_id: Option<i64>) -> Vec<Record> {
+        ids.map(|id| Record {
+            id,
+            parent_id,
+            created_us: id,
+            modified_us: id,
+            active: true,
+            doc: format!("{{\"id\":{id}}}"),
+        })
+        .collect()
+    }
+
     /// Publishes a new generation of `dataset` holding one record; returns its file.
     async fn publish_one(store: &SqliteStore, dataset: Dataset) -> std::path::PathBuf {
         let (staged, _) = store
             .stage_dataset(dataset, None, Arc::new(|_, _| {}))
             .await
             .unwrap();
-        let row = Record {
-            id: 1,
-            parent_id: None,
-            created_us: 1,
-            modified_us: 1,
-            active: true,
-            doc: "{\"id\":1}".into(),
-        };
         store
-            .staged_put(&staged, "crm/customers", &[row])
+            .staged_put(&staged, "crm/customers", &records(1..=1, None))
             .await
             .unwrap();
         store.publish_staged(&staged, 10).await.unwrap();
@@ -719,16 +716,7 @@ mod tests {
             .stage_dataset(dataset, None, Arc::new(|_, _| {}))
             .await
             .unwrap();
-        let rows: Vec<Record> = (1..=10_000)
-            .map(|id| Record {
-                id,
-                parent_id: None,
-                created_us: id,
-                modified_us: id,
-                active: true,
-                doc: format!("{{\"id\":{id}}}"),
-            })
-            .collect();
+        let rows = records(1..=10_000, None);
         store
             .staged_put(&staged, "crm/customers", &rows)
             .await
