@@ -54,7 +54,8 @@ CREATE INDEX IF NOT EXISTS records_by_parent ON records (resource, parent_id)
 /// How the bulk connection builds the indexes: its page cache, which also bounds how many keys
 /// the sorter holds before it spills to temporary files (KiB, as SQLite counts), and helper
 /// threads that sort those spills while the table is scanned.
-const INDEX_BUILD: &str = "PRAGMA cache_size = -1048576; PRAGMA threads = 2";
+const INDEX_BUILD: &str =
+    "PRAGMA cache_size = -1048576; PRAGMA threads = 2; PRAGMA mmap_size = 1099511627776";
 
 async fn run_script(conn: &mut sqlx::SqliteConnection, script: &str) -> Result<()> {
     for statement in script.split(';').filter(|s| !s.trim().is_empty()) {
