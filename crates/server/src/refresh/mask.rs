@@ -29,9 +29,37 @@ const CONSONANTS: &[u8] = b"bcdfghjklmnprstvwz";
 /// Masks the documents of one tenant's dataset.
 pub struct Masker {
     mac: HmacSha256,
-    fields: HashMap<String, Names>,
+    fields: HashMap<String, Personal>,
     /// Stand-ins made so far: names and streets repeat a lot.
     made: Made,
+}
+
+/// A resource's personal property names, and which (length, first byte) pairs they come in:
+/// most keys of a document are ruled out by those two alone, before any hashing.
+struct Personal {
+    names: Names,
+    shapes: [u64; 64],
+}
+
+impl Personal {
+    fn new(names: Names) -> Self {
+        let mut shapes = [0u64; 64];
+        for name in &names {
+            let (row, bit) = Self::shape(name);
+            shapes[row] |= bit;
+        }
+        Self { names, shapes }
+    }
+
+    fn shape(key: &str) -> (usize, u64) {
+        let first = key.as_bytes().first().copied().unwrap_or(0);
+        (key.len().min(63), 1 << (first & 63))
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        let (row, bit) = Self::shape(key);
+        self.shapes[row] & bit != 0 && self.names.contains(key)
+    }
 }
 
 /// Stand-ins already made, in shards so the threads masking a copy rarely wait on one
@@ -54,19 +82,21 @@ impl Made {
         }
     }
 
-    fn get_or_make(&self, run: &str, make: impl FnOnce() -> String) -> String {
+    /// Appends the stand-in of `run` to `out`, making it first if it is not known.
+    fn push(&self, run: &str, out: &mut String, make: impl FnOnce() -> String) {
         use std::hash::BuildHasher;
         let shard = &self.shards[self.hasher.hash_one(run) as usize % Self::SHARDS];
         if let Some(found) = shard.lock().expect("a masking thread panicked").get(run) {
-            return found.clone();
+            out.push_str(found);
+            return;
         }
         let made = make();
+        out.push_str(&made);
         let mut map = shard.lock().expect("a masking thread panicked");
         if map.len() >= Self::PER_SHARD {
             map.clear();
         }
-        map.insert(run.to_string(), made.clone());
-        made
+        map.insert(run.to_string(), made);
     }
 }
 
@@ -77,7 +107,7 @@ impl Masker {
             mac: HmacSha256::new_from_slice(key).expect("any key length works"),
             fields: personal_by_resource(catalog)
                 .into_iter()
-                .map(|(resource, names)| (resource, names.into_iter().collect()))
+                .map(|(resource, names)| (resource, Personal::new(names.into_iter().collect())))
                 .collect(),
             made: Made::new(),
         }
@@ -85,19 +115,23 @@ impl Masker {
 
     /// The personal properties of a resource's records, if it has any.
     pub fn fields(&self, resource: &str) -> Option<&Names> {
-        self.fields.get(resource).filter(|f| !f.is_empty())
+        self.personal(resource).map(|p| &p.names)
+    }
+
+    fn personal(&self, resource: &str) -> Option<&Personal> {
+        self.fields.get(resource).filter(|f| !f.names.is_empty())
     }
 
     /// The document with its personal values replaced, or `None` when it holds none.
     pub fn mask_doc(&self, resource: &str, doc: &str) -> Option<String> {
-        let fields = self.fields(resource)?;
+        let fields = self.personal(resource)?;
         self.mask_text(doc, fields)
     }
 
     /// Rewrites the personal strings of JSON text in one pass, copying everything else as it
     /// is: a string under a personal property, or in an array under one, gets its stand-in;
     /// an object's members are judged by their own names.
-    fn mask_text(&self, doc: &str, fields: &Names) -> Option<String> {
+    fn mask_text(&self, doc: &str, fields: &Personal) -> Option<String> {
         let b = doc.as_bytes();
         let mut out = String::new();
         let mut copied = 0;
@@ -137,15 +171,22 @@ impl Masker {
                             fields.contains(&text[1..text.len() - 1])
                         };
                         expect_key = false;
-                    } else if personal {
-                        let value: String = serde_json::from_str(text).ok()?;
-                        if !value.is_empty() {
-                            if out.capacity() == 0 {
-                                out.reserve(doc.len() + 16);
-                            }
-                            out.push_str(&doc[copied..i]);
+                    } else if personal && text.len() > 2 {
+                        if out.capacity() == 0 {
+                            out.reserve(doc.len() + 16);
+                        }
+                        out.push_str(&doc[copied..i]);
+                        copied = end;
+                        let raw = &text[1..text.len() - 1];
+                        if raw.contains('\\') {
+                            let value: String = serde_json::from_str(text).ok()?;
                             out.push_str(&serde_json::to_string(&self.stand_in(&value)).ok()?);
-                            copied = end;
+                        } else {
+                            // Without escapes the text is the value, and its stand-in (letters
+                            // and digits for letters and digits, the rest kept) needs none.
+                            out.push('"');
+                            self.stand_in_into(raw, &mut out);
+                            out.push('"');
                         }
                     }
                     i = end;
@@ -182,26 +223,32 @@ impl Masker {
     /// The stand-in of one value: each run of letters or digits replaced, the rest kept.
     pub fn stand_in(&self, value: &str) -> String {
         let mut out = String::with_capacity(value.len());
-        let mut run = String::new();
-        for c in value.chars() {
-            if c.is_alphanumeric() {
-                run.push(c);
-            } else {
-                if !run.is_empty() {
-                    out.push_str(&self.token(&run));
-                    run.clear();
-                }
-                out.push(c);
-            }
-        }
-        if !run.is_empty() {
-            out.push_str(&self.token(&run));
-        }
+        self.stand_in_into(value, &mut out);
         out
     }
 
-    fn token(&self, run: &str) -> String {
-        self.made.get_or_make(run, || self.make_token(run))
+    fn stand_in_into(&self, value: &str, out: &mut String) {
+        let mut run_start = None;
+        for (at, c) in value.char_indices() {
+            match (c.is_alphanumeric(), run_start) {
+                (true, None) => run_start = Some(at),
+                (true, Some(_)) => {}
+                (false, start) => {
+                    if let Some(start) = start {
+                        self.token(&value[start..at], out);
+                        run_start = None;
+                    }
+                    out.push(c);
+                }
+            }
+        }
+        if let Some(start) = run_start {
+            self.token(&value[start..], out);
+        }
+    }
+
+    fn token(&self, run: &str, out: &mut String) {
+        self.made.push(run, out, || self.make_token(run))
     }
 
     fn make_token(&self, run: &str) -> String {
@@ -388,13 +435,18 @@ mod tests {
         for doc in docs {
             let mut reference: Value = serde_json::from_str(doc).unwrap();
             m.mask_value(&mut reference, &fields, false);
-            let text = m.mask_text(doc, &fields).expect("something to mask");
+            let text = m
+                .mask_text(doc, &Personal::new(fields.clone()))
+                .expect("something to mask");
             assert_eq!(
                 serde_json::from_str::<Value>(&text).unwrap(),
                 reference,
                 "{doc}"
             );
         }
-        assert_eq!(m.mask_text(r#"{"id":1,"name":""}"#, &fields), None);
+        assert_eq!(
+            m.mask_text(r#"{"id":1,"name":""}"#, &Personal::new(fields)),
+            None
+        );
     }
 }
