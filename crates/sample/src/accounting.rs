@@ -151,7 +151,7 @@ fn invoice(
         d.set("businessUnit", json!({ "id": bu.id, "name": bu.name }));
         let nested: Map<String, Value> = item_keys
             .iter()
-            .filter_map(|k| d.map.get(k).map(|v| (k.clone(), v.clone())))
+            .filter_map(|k| d.get(k).map(|v| (k.clone(), v.clone())))
             .collect();
         items.push(Value::Object(nested));
         g.emit(d);

@@ -31,6 +31,12 @@ struct Local {
     person: Option<Person>,
 }
 
+/// The values of an object's fields, in their order.
+pub fn values(fields: &[Field], cx: &mut Ctx) -> Vec<Value> {
+    let mut local = Local::default();
+    fields.iter().map(|f| field(f, cx, &mut local)).collect()
+}
+
 pub fn object(fields: &[Field], cx: &mut Ctx) -> Map<String, Value> {
     let mut local = Local::default();
     fields

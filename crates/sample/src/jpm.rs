@@ -35,8 +35,9 @@ pub fn generate(g: &mut Gen, w: &mut World) {
 
 /// Two jobs per customer of `w`, with their appointments; job types must exist.
 pub fn jobs(g: &mut Gen, w: &mut World) {
+    let crews = crews(w);
     for n in 0..w.customers.len() * 2 {
-        let job = plan_job(g, w, n);
+        let job = plan_job(g, w, &crews, n);
         w.jobs.push(job);
     }
     for job in &w.jobs {
@@ -74,7 +75,25 @@ pub fn job_types(g: &mut Gen, w: &mut World) {
     }
 }
 
-fn plan_job(g: &mut Gen, w: &World, n: usize) -> Job {
+/// The technicians of each business unit (by index), or all of them for a unit with none.
+/// Looked up per job: a company of a million customers has tens of thousands of technicians.
+fn crews(w: &World) -> Vec<Vec<usize>> {
+    w.business_units
+        .iter()
+        .map(|bu| {
+            let crew: Vec<usize> = (0..w.technicians.len())
+                .filter(|&t| w.technicians[t].business_unit_id == bu.id)
+                .collect();
+            if crew.is_empty() {
+                (0..w.technicians.len()).collect()
+            } else {
+                crew
+            }
+        })
+        .collect()
+}
+
+fn plan_job(g: &mut Gen, w: &World, crews: &[Vec<usize>], n: usize) -> Job {
     let id = g.id();
     let location = g.rng.gen_range(0..w.locations.len());
     let loc = &w.locations[location];
@@ -91,19 +110,13 @@ fn plan_job(g: &mut Gen, w: &World, n: usize) -> Job {
         80..97 => 2,
         _ => 3,
     };
-    let bu_id = w.business_units[jt.business_unit].id;
-    let mut crew: Vec<usize> = (0..w.technicians.len())
-        .filter(|&t| w.technicians[t].business_unit_id == bu_id)
-        .collect();
-    if crew.is_empty() {
-        crew = (0..w.technicians.len()).collect();
-    }
+    let crew = &crews[jt.business_unit];
     let mut appointments = Vec::new();
     let mut start =
         day_start(created + g.rng.gen_range(1..10) * DAY_US) + g.rng.gen_range(0..8) * HOUR_US;
     for _ in 0..visits {
         let end = start + jt.minutes * 60_000_000;
-        let mut technicians = vec![*pick(&mut g.rng, &crew)];
+        let mut technicians = vec![*pick(&mut g.rng, crew)];
         if g.rng.gen_bool(0.1) {
             let helper = g.rng.gen_range(0..w.technicians.len());
             if !technicians.contains(&helper) {

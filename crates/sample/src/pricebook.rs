@@ -353,7 +353,7 @@ fn categories(g: &mut Gen) -> Vec<(i64, &'static str)> {
             .filter_map(|(c, _)| docs[c].clone().map(Value::Object))
             .collect();
         d.set("subcategories", children);
-        docs[i] = Some(d.map.clone());
+        docs[i] = Some(d.to_map());
         g.emit(d);
     }
     ids.into_iter()

@@ -1,7 +1,8 @@
 //! The generator's state: the seeded random source, the id counter, the record clock, the
 //! names of what exists so far, and the records made.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use fieldgate_catalog::Catalog;
 use fieldgate_store::{Record, format_time};
@@ -10,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{Map, Value};
 
 use crate::fill::{self, Refs};
-use crate::shape::Shape;
+use crate::shape::{Field, Shape};
 use crate::{SampleData, SampleOptions};
 
 pub const DAY_US: i64 = 86_400_000_000;
@@ -30,31 +31,78 @@ pub struct Gen<'c> {
     pub start_us: i64,
     catalog: &'c Catalog,
     next_id: i64,
-    shapes: BTreeMap<&'static str, Shape>,
+    shapes: BTreeMap<&'static str, Arc<Layout>>,
     refs: Refs,
     out: BTreeMap<String, Vec<Record>>,
 }
 
+/// A resource's shape and where each of its properties sits in a document's values.
+struct Layout {
+    shape: Shape,
+    at: HashMap<String, usize, foldhash::fast::RandomState>,
+}
+
+impl Layout {
+    fn new(shape: Shape) -> Self {
+        let at = match &shape {
+            Shape::Object(fields) => fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.name.clone(), i))
+                .collect(),
+            _ => HashMap::default(),
+        };
+        Layout { shape, at }
+    }
+
+    fn fields(&self) -> &[Field] {
+        match &self.shape {
+            Shape::Object(fields) => fields,
+            _ => &[],
+        }
+    }
+}
+
 /// A record being built: its document holds every property the resource's schemas name.
+/// The values sit in the order of the resource's shape, whose names they are written with:
+/// millions of records are made, and a map per record (its keys copied, hashed and
+/// inserted) was the largest part of making one.
 pub struct Doc {
     resource: &'static str,
     pub id: i64,
     pub parent_id: Option<i64>,
     pub stamp: Stamp,
     pub active: bool,
-    pub map: Map<String, Value>,
+    layout: Arc<Layout>,
+    values: Vec<Value>,
 }
 
 impl Doc {
+    fn slot(&mut self, key: &str) -> Option<&mut Value> {
+        let at = *self.layout.at.get(key)?;
+        Some(&mut self.values[at])
+    }
+
+    /// A property's value as filled or set so far.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.layout.at.get(key).map(|&at| &self.values[at])
+    }
+
+    /// The document as a JSON object, for records that embed other records.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let names = self.layout.fields().iter().map(|f| f.name.clone());
+        names.zip(self.values.iter().cloned()).collect()
+    }
+
     /// Sets a property the resource's schemas name; others are ignored, as the server would
     /// drop them anyway. Debug builds catch misspelt names.
     pub fn set(&mut self, key: &str, value: impl Into<Value>) {
         debug_assert!(
-            self.map.contains_key(key),
+            self.layout.at.contains_key(key),
             "{} has no property {key}",
             self.resource
         );
-        if let Some(slot) = self.map.get_mut(key) {
+        if let Some(slot) = self.slot(key) {
             *slot = value.into();
         }
     }
@@ -63,9 +111,9 @@ impl Doc {
     /// its other properties as filled: one address value serves schemas with and without
     /// coordinates.
     pub fn merge(&mut self, key: &str, value: Value) {
-        let (Some(Value::Object(slot)), Value::Object(value)) = (self.map.get_mut(key), value)
-        else {
-            debug_assert!(false, "{}.{key} is not an object", self.resource);
+        let resource = self.resource;
+        let (Some(Value::Object(slot)), Value::Object(value)) = (self.slot(key), value) else {
+            debug_assert!(false, "{resource}.{key} is not an object");
             return;
         };
         for (k, v) in value {
@@ -153,8 +201,8 @@ impl<'c> Gen<'c> {
     /// A document for `resource` with every property filled with a plausible value and the
     /// record's own id, times and active flag in place.
     pub fn doc(&mut self, resource: &'static str, id: i64, stamp: Stamp, active: bool) -> Doc {
-        self.shape(resource);
-        let Some(Shape::Object(fields)) = self.shapes.get(resource) else {
+        let layout = self.layout(resource);
+        let Shape::Object(fields) = &layout.shape else {
             panic!("{resource} records are not objects");
         };
         let mut cx = fill::Ctx {
@@ -162,7 +210,16 @@ impl<'c> Gen<'c> {
             refs: &self.refs,
             stamp,
         };
-        let mut map = fill::object(fields, &mut cx);
+        let values = fill::values(fields, &mut cx);
+        let mut doc = Doc {
+            resource,
+            id,
+            parent_id: None,
+            stamp,
+            active,
+            layout,
+            values,
+        };
         let own = [
             ("id", Value::from(id)),
             ("createdOn", format_time(stamp.created_us).into()),
@@ -170,23 +227,16 @@ impl<'c> Gen<'c> {
             ("active", active.into()),
         ];
         for (key, value) in own {
-            if let Some(slot) = map.get_mut(key) {
+            if let Some(slot) = doc.slot(key) {
                 *slot = value;
             }
         }
-        Doc {
-            resource,
-            id,
-            parent_id: None,
-            stamp,
-            active,
-            map,
-        }
+        doc
     }
 
     /// The names of the properties of the objects in the array property `key` of `resource`.
     pub fn item_keys(&mut self, resource: &'static str, key: &str) -> Vec<String> {
-        match self.shape(resource).field(key).map(|f| &f.shape) {
+        match self.layout(resource).shape.field(key).map(|f| &f.shape) {
             Some(Shape::Array(item)) => match item.as_ref() {
                 Shape::Object(fields) => fields.iter().map(|f| f.name.clone()).collect(),
                 _ => Vec::new(),
@@ -197,9 +247,18 @@ impl<'c> Gen<'c> {
 
     pub fn emit(&mut self, doc: Doc) {
         // Into bytes sized for a typical document, not through `Display`, which writes each
-        // piece through a formatter.
+        // piece through a formatter; names and values in the shape's order.
         let mut text = Vec::with_capacity(2048);
-        serde_json::to_writer(&mut text, &doc.map).expect("a JSON map always serializes");
+        text.push(b'{');
+        for (i, (field, value)) in doc.layout.fields().iter().zip(&doc.values).enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            serde_json::to_writer(&mut text, &field.name).expect("a string always serializes");
+            text.push(b':');
+            serde_json::to_writer(&mut text, value).expect("a JSON value always serializes");
+        }
+        text.push(b'}');
         let record = Record {
             id: doc.id,
             parent_id: doc.parent_id,
@@ -224,11 +283,13 @@ impl<'c> Gen<'c> {
         }
     }
 
-    fn shape(&mut self, resource: &'static str) -> &Shape {
+    fn layout(&mut self, resource: &'static str) -> Arc<Layout> {
         let catalog = self.catalog;
-        self.shapes.entry(resource).or_insert_with(|| {
-            Shape::for_resource(catalog, resource)
-                .unwrap_or_else(|| panic!("the catalog serves no records under {resource}"))
-        })
+        let layout = self.shapes.entry(resource).or_insert_with(|| {
+            let shape = Shape::for_resource(catalog, resource)
+                .unwrap_or_else(|| panic!("the catalog serves no records under {resource}"));
+            Arc::new(Layout::new(shape))
+        });
+        layout.clone()
     }
 }
