@@ -393,9 +393,7 @@ pub(super) async fn staged_put(
     resource: &str,
     records: &[Record],
 ) -> Result<()> {
-    let rows: Vec<_> = records.iter().map(|r| (resource, r)).collect();
-    let mut conn = s.data.bulk(staged).await?;
-    insert_rows(&mut conn, &rows, true).await
+    s.data.fill(staged, resource, records).await
 }
 
 /// Rows read, rewritten and written back per round.
@@ -413,7 +411,8 @@ pub(super) async fn transform_staged(
     transform: Arc<DocTransform>,
     progress: Progress,
 ) -> Result<u64> {
-    // The file is written through one connection at a time: the pooled bulk one is closed.
+    // The file is written through one connection at a time: the others are closed.
+    s.data.end_fill(staged)?;
     s.data.end_bulk(staged).await?;
     let path = s.data.path(staged.target, staged.generation);
     tokio::task::spawn_blocking(move || transform_file(&path, &*transform, &*progress))
@@ -436,12 +435,12 @@ fn transform_file(
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     // As the pooled bulk connection: no journal and no syncing until publish, and freed
-    // space zeroed so a replaced value leaves nothing behind in the file. Rows are read
-    // through a map of the file rather than copied out of it page by page.
+    // space zeroed so a replaced value leaves nothing behind in the file. (Not through a map
+    // of the file: a job run by the server would then unmap tens of GB at its end, which
+    // stalls the server's other threads while it happens, for no measurable gain here.)
     conn.execute_batch(
         "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
-         PRAGMA cache_size = -64000; PRAGMA secure_delete = ON; \
-         PRAGMA mmap_size = 1099511627776;",
+         PRAGMA cache_size = -64000; PRAGMA secure_delete = ON;",
     )?;
     let last: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM records", [], |r| {
         r.get(0)
