@@ -46,7 +46,7 @@ pub fn object(fields: &[Field], cx: &mut Ctx) -> Map<String, Value> {
 }
 
 fn field(f: &Field, cx: &mut Ctx, local: &mut Local) -> Value {
-    let name = f.name.as_str();
+    let (name, lower) = (f.name.as_str(), f.lower.as_str());
     match &f.shape {
         Shape::Object(fields) => {
             let target = ref_kind(name).and_then(|k| draw(cx, k));
@@ -55,7 +55,7 @@ fn field(f: &Field, cx: &mut Ctx, local: &mut Local) -> Value {
                 set_if_named(&mut map, "id", id.into());
                 set_if_named(&mut map, "name", label.into());
                 Value::Object(map)
-            } else if f.nullable && !is_address(name) {
+            } else if f.nullable && !is_address(lower) {
                 Value::Null
             } else {
                 Value::Object(object(fields, cx))
@@ -76,11 +76,11 @@ fn field(f: &Field, cx: &mut Ctx, local: &mut Local) -> Value {
             if let Some(choices) = choices {
                 return pick(cx.rng, choices).as_str().into();
             }
-            string(name, format.as_deref(), f.nullable, cx, local)
+            string(name, lower, format.as_deref(), f.nullable, cx, local)
         }
-        Shape::Integer => integer(name, f.nullable, cx),
-        Shape::Number => number(name, f.nullable, cx, local),
-        Shape::Boolean => Value::Bool(boolean(name, cx)),
+        Shape::Integer => integer(name, lower, f.nullable, cx),
+        Shape::Number => number(lower, f.nullable, cx, local),
+        Shape::Boolean => Value::Bool(boolean(lower, cx)),
         Shape::Any => Value::Null,
     }
 }
@@ -120,8 +120,7 @@ fn ref_kind(name: &str) -> Option<&'static str> {
     })
 }
 
-fn is_address(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
+fn is_address(lower: &str) -> bool {
     lower.contains("address") || lower == "home"
 }
 
@@ -163,14 +162,14 @@ fn is_money_text(lower: &str) -> bool {
 
 fn string(
     name: &str,
+    lower: &str,
     format: Option<&str>,
     nullable: bool,
     cx: &mut Ctx,
     local: &mut Local,
 ) -> Value {
-    let lower = name.to_ascii_lowercase();
     let s = cx.stamp;
-    let text: String = match (format, lower.as_str()) {
+    let text: String = match (format, lower) {
         (Some("date-time"), _) if nullable => return Value::Null,
         (Some("date-time"), _) => format_time(cx.rng.gen_range(s.created_us..=s.modified_us)),
         (Some("duration"), _) => "08:00:00".into(),
@@ -217,12 +216,11 @@ fn string(
     text.into()
 }
 
-fn integer(name: &str, nullable: bool, cx: &mut Ctx) -> Value {
+fn integer(name: &str, lower: &str, nullable: bool, cx: &mut Ctx) -> Value {
     if let Some((id, _)) = ref_kind(name).and_then(|kind| draw(cx, kind)) {
         return id.into();
     }
-    let lower = name.to_ascii_lowercase();
-    match lower.as_str() {
+    match lower {
         "id" => cx.rng.gen_range(1..1000).into(),
         "order" | "position" => cx.rng.gen_range(0..10).into(),
         "duration" => (cx.rng.gen_range(2..=8) * 30).into(),
@@ -234,9 +232,8 @@ fn integer(name: &str, nullable: bool, cx: &mut Ctx) -> Value {
     }
 }
 
-fn number(name: &str, nullable: bool, cx: &mut Ctx, local: &mut Local) -> Value {
-    let lower = name.to_ascii_lowercase();
-    match lower.as_str() {
+fn number(lower: &str, nullable: bool, cx: &mut Ctx, local: &mut Local) -> Value {
+    match lower {
         "latitude" => address(cx, local).lat.into(),
         "longitude" => address(cx, local).lon.into(),
         l if l.contains("rate") => round2(cx.rng.gen_range(0.0..40.0)).into(),
@@ -246,8 +243,7 @@ fn number(name: &str, nullable: bool, cx: &mut Ctx, local: &mut Local) -> Value 
     }
 }
 
-fn boolean(name: &str, cx: &mut Ctx) -> bool {
-    let lower = name.to_ascii_lowercase();
+fn boolean(lower: &str, cx: &mut Ctx) -> bool {
     let p = if lower == "active"
         || ["enabled", "taxable", "chargeable", "displayin"]
             .iter()

@@ -28,6 +28,8 @@ pub enum Shape {
 #[derive(Debug, Clone)]
 pub struct Field {
     pub name: String,
+    /// The name in lower case, which the filler judges by: made once, not per record.
+    pub lower: String,
     pub shape: Shape,
     /// Null is allowed only when every schema naming the property allows it.
     pub nullable: bool,
@@ -105,6 +107,7 @@ fn union(catalog: &Catalog, schemas: &[(&str, &Value)], depth: usize) -> (Shape,
                     let (shape, nullable) = union(catalog, &naming, depth + 1);
                     fields.push(Field {
                         name: name.clone(),
+                        lower: name.to_ascii_lowercase(),
                         shape,
                         nullable,
                     });
