@@ -398,8 +398,11 @@ pub(super) async fn staged_put(
 
 /// Rows read, rewritten and written back per round.
 const TRANSFORM_BATCH: i64 = 4000;
-/// Threads rewriting documents while the file's own thread reads and writes rows.
-const TRANSFORM_THREADS: usize = 2;
+/// Threads rewriting documents while the file's own thread reads and writes rows. More than
+/// the cores of a small machine: a refresh runs beside the requests being served, and the
+/// scheduler shares the cores by thread. With two, a masked refresh of 19 M records under list
+/// load took 125 s; with four, 107 s, while the p99 of the reads stayed under 50 ms.
+const TRANSFORM_THREADS: usize = 4;
 
 /// Rewrites every document of a staged file in table order. One thread owns the file: it
 /// reads batches of rows and writes back what changed, by rowid, with statements prepared
