@@ -19,7 +19,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc hands pages back to the OS 10 ms after they fall empty. A seed makes records on
 /// two threads and frees them on a third, in waves, so each wave faulted its pages back in and
-/// the kernel zeroed them again (a fifth of a seed's CPU). A second's delay keeps them.
+/// the kernel zeroed them again (a sixth to a fifth of a seed's CPU). A second's delay
+/// keeps them.
 fn keep_freed_pages() {
     // `mi_option_purge_delay` in mimalloc.h; the sys crate names no constant for it.
     const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
