@@ -433,18 +433,7 @@ fn transform_file(
     transform: &DocTransform,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<u64> {
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    // As the pooled bulk connection: no journal and no syncing until publish, and freed
-    // space zeroed so a replaced value leaves nothing behind in the file. (Not through a map
-    // of the file: a job run by the server would then unmap tens of GB at its end, which
-    // stalls the server's other threads while it happens, for no measurable gain here.)
-    conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
-         PRAGMA cache_size = -64000; PRAGMA secure_delete = ON;",
-    )?;
+    let conn = super::datasets::open_staged_file(path)?;
     let last: i64 = conn.query_row("SELECT COALESCE(MAX(rowid), 0) FROM records", [], |r| {
         r.get(0)
     })?;
