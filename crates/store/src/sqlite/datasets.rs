@@ -374,6 +374,9 @@ impl DataFiles {
                 .journal_mode(SqliteJournalMode::Off)
                 .synchronous(SqliteSynchronous::Off)
                 .pragma("cache_size", "-64000")
+                // Bulk statements (an index over millions of rows) take seconds by design;
+                // sqlx's slow-statement warning would interrupt a seed's progress bar.
+                .log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1))
                 .connect()
                 .await?;
             *held = Some((*staged, conn));
