@@ -265,30 +265,50 @@ pub(super) async fn client(s: &SqliteStore, client_id: &str) -> Result<Option<Cl
     row.map(|r| client_from(&r)).transpose()
 }
 
-pub(super) async fn client_grant(s: &SqliteStore, client_id: &str) -> Result<Option<ClientGrant>> {
-    let row = sqlx::query(
-        "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted, \
-         EXISTS (SELECT 1 FROM app_keys k WHERE k.app_id = c.app_id \
-         AND (k.expires_us IS NULL OR k.expires_us > ?)) AS app_key_live FROM clients c \
-         JOIN apps a ON a.id = c.app_id \
-         LEFT JOIN connections n ON n.app_id = c.app_id AND n.tenant_id = c.tenant_id \
-         AND n.environment = c.environment \
-         WHERE c.client_id = ?",
-    )
-    .bind(now_us())
-    .bind(client_id)
-    .fetch_optional(&s.readers)
-    .await?;
-    row.map(|r| {
-        let granted: Option<String> = r.get("granted");
-        Ok(ClientGrant {
-            client: client_from(&r)?,
-            app_scopes: parse_list(r.get("app_scopes")),
-            granted: granted.as_deref().map(parse_list),
-            app_key_live: r.get("app_key_live"),
-        })
+/// A client with what its app asks for, what the tenant granted and whether the app has a
+/// live key: what the token endpoint checks on every request, read on the calling thread.
+pub(super) fn client_grant(s: &SqliteStore, client_id: &str) -> Result<Option<ClientGrant>> {
+    use rusqlite::OptionalExtension;
+    s.quick.read(|conn| {
+        let mut query = conn.prepare_cached(
+            "SELECT c.*, a.scopes AS app_scopes, n.scopes AS granted, \
+             EXISTS (SELECT 1 FROM app_keys k WHERE k.app_id = c.app_id \
+             AND (k.expires_us IS NULL OR k.expires_us > ?1)) AS app_key_live FROM clients c \
+             JOIN apps a ON a.id = c.app_id \
+             LEFT JOIN connections n ON n.app_id = c.app_id AND n.tenant_id = c.tenant_id \
+             AND n.environment = c.environment \
+             WHERE c.client_id = ?2",
+        )?;
+        query
+            .query_row(rusqlite::params![now_us(), client_id], |r| {
+                let env: String = r.get("environment")?;
+                let granted: Option<String> = r.get("granted")?;
+                Ok(ClientGrant {
+                    client: Client {
+                        client_id: r.get("client_id")?,
+                        app_id: r.get("app_id")?,
+                        tenant_id: r.get("tenant_id")?,
+                        environment: env.parse().map_err(|e: String| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                r.as_ref().column_index("environment").unwrap_or_default(),
+                                rusqlite::types::Type::Text,
+                                e.into(),
+                            )
+                        })?,
+                        secret1: r.get("secret1")?,
+                        secret2: r.get("secret2")?,
+                        enabled: r.get("enabled")?,
+                        created_us: r.get("created_us")?,
+                        secret1_us: r.get("secret1_us")?,
+                        secret2_us: r.get("secret2_us")?,
+                    },
+                    app_scopes: parse_list(&r.get::<_, String>("app_scopes")?),
+                    granted: granted.as_deref().map(parse_list),
+                    app_key_live: r.get("app_key_live")?,
+                })
+            })
+            .optional()
     })
-    .transpose()
 }
 
 pub(super) async fn set_client_enabled(

@@ -14,6 +14,7 @@ mod control;
 mod datasets;
 mod jobs;
 mod people;
+mod quick;
 mod records;
 
 /// A store in one SQLite database file, with the datasets in `datasets/` beside it.
@@ -21,6 +22,8 @@ mod records;
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    /// The token endpoint's lookups, on the calling thread (see `quick`).
+    quick: Arc<quick::QuickReads>,
     data: Arc<datasets::DataFiles>,
 }
 
@@ -50,6 +53,7 @@ impl SqliteStore {
         let store = Self {
             writer,
             readers,
+            quick: Arc::new(quick::QuickReads::new(path.to_owned())),
             data,
         };
         store.move_legacy_records().await?;
@@ -194,7 +198,7 @@ impl Store for SqliteStore {
     }
 
     async fn client_grant(&self, client_id: &str) -> Result<Option<ClientGrant>> {
-        control::client_grant(self, client_id).await
+        control::client_grant(self, client_id)
     }
 
     async fn set_client_enabled(&self, client_id: &str, enabled: bool) -> Result<()> {
