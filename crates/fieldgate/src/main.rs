@@ -116,17 +116,15 @@ fn main() -> Result<()> {
         config.database_url = Some(url);
     }
     // Operator commands print their results; only warnings belong beside them.
-    let quiet = matches!(cli.command, Command::Admin(_));
+    let quiet = matches!(
+        cli.command,
+        Command::Admin(_) | Command::Seed { .. } | Command::Refresh { .. }
+    );
     init_logging(&config, if quiet { "warn" } else { "info" });
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Admin(command) => {
-            // A refusal is the operator's to act on: its message and exit status 1, no trace.
-            if let Err(e) = runtime.block_on(cli::run(config, cli.admin, command)) {
-                eprintln!("error: {e:#}");
-                std::process::exit(1);
-            }
-            Ok(())
+            refusal_exits(runtime.block_on(cli::run(config, cli.admin, command)))
         }
         Command::Serve => runtime.block_on(serve(config, None, cli.bench_ungated)),
         Command::Demo {
@@ -151,9 +149,20 @@ fn main() -> Result<()> {
             tenant,
             scale,
             seed,
-        } => runtime.block_on(ops::seed(config, &env, tenant, scale, seed)),
-        Command::Refresh { action } => runtime.block_on(ops::refresh(config, action)),
+        } => refusal_exits(runtime.block_on(ops::seed(config, &env, tenant, scale, seed))),
+        Command::Refresh { action } => {
+            refusal_exits(runtime.block_on(ops::refresh(config, action)))
+        }
     }
+}
+
+/// A refusal is the operator's to act on: its message and exit status 1, no trace.
+fn refusal_exits(outcome: Result<()>) -> Result<()> {
+    if let Err(e) = outcome {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn init_logging(config: &Config, default: &str) {

@@ -40,6 +40,9 @@ pub enum RefreshAction {
     /// Request a failed job again, showing progress until it is done.
     Retry {
         id: i64,
+        /// Retry even if the minimum interval since the last refresh has not passed.
+        #[arg(long)]
+        force: bool,
         /// Queue the job and return; a serving process runs it.
         #[arg(long)]
         detach: bool,
@@ -64,7 +67,7 @@ pub enum RefreshAction {
         #[arg(long)]
         mask: Option<bool>,
         /// Seconds; a negative value goes back to the configured default.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         min_interval_secs: Option<i64>,
     },
 }
@@ -99,7 +102,13 @@ pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u6
     let environment: Environment = env.parse().map_err(anyhow::Error::msg)?;
     let (store, keys) = fieldgate_server::open(&config).await?;
     store.leave_replaced_files();
-    if store.tenant(tenant).await?.is_none() {
+    let kind = store.tenant(tenant).await?.map(|t| t.kind);
+    anyhow::ensure!(
+        !(kind == Some(TenantKind::Developer) && environment == Environment::Production),
+        "tenant {tenant} is a developer sandbox: it has no production data; seed its \
+         integration data instead (--env integration)"
+    );
+    if kind.is_none() {
         let control = Control {
             store: store.as_ref(),
             keys: &keys,
@@ -160,20 +169,23 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
                 masked: (mask || no_mask).then_some(mask),
                 force,
             };
-            let settings = service.settings(tenant).await?;
+            let job = service.request(tenant, &request).await?;
+            // What this job replaces the copy with, which the request may set apart from the
+            // tenant's settings.
+            let mut settings = service.settings(tenant).await?;
+            (settings.source, settings.masked) = (job.source, job.masked);
             eprintln!(
                 "{}",
                 fieldgate_server::refresh::confirmation_text(&settings)
             );
-            let job = service.request(tenant, &request).await?;
             println!("queued refresh job {} for tenant {tenant}", job.id);
             if detach {
                 return Ok(());
             }
             follow(&service, store.clone(), &keys, &config, job.id).await
         }
-        RefreshAction::Retry { id, detach } => {
-            let job = service.retry(id).await?;
+        RefreshAction::Retry { id, force, detach } => {
+            let job = service.retry(id, force).await?;
             println!("queued refresh job {} for tenant {}", job.id, job.tenant_id);
             if detach {
                 return Ok(());
@@ -223,7 +235,8 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
             } else {
                 service.settings(tenant).await?
             };
-            println!("{}", serde_json::to_string_pretty(&settings)?);
+            let view = service.settings_view(&settings).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
             Ok(())
         }
     }

@@ -309,6 +309,24 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
     );
     let settings: Value = serde_json::from_slice(&settings.stdout).unwrap();
     assert_eq!(settings["masked"], true);
+    // Times as the admin API writes them; no refresh has finished, so nothing is known held.
+    assert!(settings["updatedOn"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(settings["holds"], Value::Null);
+    // A negative interval (back to the configured default) is a value, not a flag.
+    let reset = env.run(
+        &[
+            "refresh",
+            "settings",
+            "--tenant",
+            tenant,
+            "--min-interval-secs",
+            "-1",
+        ],
+        None,
+    );
+    assert!(reset.status.success(), "{reset:?}");
+    let reset: Value = serde_json::from_slice(&reset.stdout).unwrap();
+    assert_eq!(reset["minIntervalSecs"], Value::Null);
 
     let refreshed = env.run(&["refresh", "request", "--tenant", tenant], None);
     let said = String::from_utf8_lossy(&refreshed.stdout);
@@ -327,11 +345,15 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
     let shown = env.run(&["refresh", "show", &id], None);
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["id"], job["id"]);
+    let settings = env.run(&["refresh", "settings", "--tenant", tenant], None);
+    let settings: Value = serde_json::from_slice(&settings.stdout).unwrap();
+    assert_eq!(settings["holds"]["jobId"], job["id"]);
+    assert_eq!(settings["holds"]["masked"], true);
 
     // Too soon after the last: refused with the wait, unless the operator forces it.
     let again = env.run(&["refresh", "request", "--tenant", tenant], None);
     assert_eq!(again.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("next refresh is allowed in"));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("Try again in"));
     let forced = env.run(
         &[
             "refresh",
@@ -345,12 +367,44 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
     );
     assert!(forced.status.success(), "{forced:?}");
 
-    // Only a failed job can be retried.
-    let retried = env.run(&["refresh", "retry", &id], None);
+    // Only a failed job can be retried; a refusal is one line, not a trace.
+    let retried = env.run(&["refresh", "retry", &id, "--force"], None);
     assert_eq!(retried.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&retried.stderr).contains("only a failed job can be retried"));
+    let said = String::from_utf8_lossy(&retried.stderr);
+    assert!(said.contains("only a failed job can be retried"), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
     assert_eq!(
         env.json(&["refresh", "list", "--tenant", tenant], None)[0]["masked"],
         false
     );
+
+    // A developer sandbox has no production data to seed.
+    let sandbox = env.run(
+        &[
+            "tenants",
+            "create",
+            "--id",
+            "5000000003",
+            "--name",
+            "Sandbox",
+            "--kind",
+            "developer",
+        ],
+        None,
+    );
+    assert!(sandbox.status.success(), "{sandbox:?}");
+    let refused = env.run(
+        &[
+            "seed",
+            "--env",
+            "production",
+            "--tenant",
+            "5000000003",
+            "--scale",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("developer sandbox"));
 }

@@ -164,9 +164,9 @@ impl From<fieldgate_store::StoreError> for ApiError {
             StoreError::Invalid(why) => ApiError::bad_request(why),
             StoreError::Replaced { .. } => ApiError::new(
                 StatusCode::CONFLICT,
-                "The integration copy was refreshed after this continuation token was issued, \
-                 so the export cannot continue where it was. Restart the walk without `from` \
-                 (or from a date).",
+                "This tenant's data was replaced (an integration refresh, or a reseed) after \
+                 this continuation token was issued, so the export cannot continue where it \
+                 was. Restart the walk without `from` (or from a date).",
             )
             .with_error(
                 "from",

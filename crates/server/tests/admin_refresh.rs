@@ -217,7 +217,22 @@ async fn a_sandbox_has_no_production_to_copy_and_unknown_jobs_are_404() {
             .unwrap()
             .contains("developer sandbox")
     );
-    let job = request(&app, SANDBOX, json!({}), 202).await;
+    assert!(refused["errors"]["source"].is_array(), "{refused}");
+    // The 202 points at the job's progress view.
+    let response = app
+        .admin(
+            Method::POST,
+            &format!("/admin/v1/tenants/{SANDBOX}/refresh"),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let (headers, job) = json_of(response, 202).await;
+    assert_eq!(
+        headers["location"].to_str().unwrap(),
+        format!("/admin/v1/refresh/jobs/{}", job["id"])
+    );
     assert_eq!(job["source"], "sample");
     let seen = until_finished(&app, job["id"].as_i64().unwrap()).await;
     assert_eq!(seen.last().unwrap()["status"], "done");

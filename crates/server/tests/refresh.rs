@@ -552,3 +552,164 @@ async fn masking_leaves_no_original_personal_value_in_the_integration_store() {
     assert_eq!(prod_same, integ_same, "joins on masked names still hold");
     app.stop().await;
 }
+
+/// Queues a refresh as the operator and returns the job's id.
+async fn queued(app: &TestApp, body: Value) -> i64 {
+    let path = format!("/tenants/{CUSTOMER}/refresh");
+    let (status, job) = admin(app, "operator", "POST", &path, body).await;
+    assert_eq!(status, 202, "{job}");
+    job["id"].as_i64().unwrap()
+}
+
+async fn view(app: &TestApp, id: i64) -> Value {
+    let (status, view) = admin(
+        app,
+        "operator",
+        "GET",
+        &format!("/refresh/jobs/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    view
+}
+
+#[tokio::test]
+async fn a_failed_job_is_retried_while_it_is_the_newest_and_an_operator_may_force_it() {
+    let app = app().await;
+    let store = app.state.store.as_ref();
+    // A refresh that finishes starts the minimum interval (the configured hour).
+    let done = queued(&app, json!({})).await;
+    run_queued(&app).await;
+    // A forced, masked one fails part way.
+    let failed = queued(&app, json!({"force": true, "masked": true})).await;
+    let claimed = store.claim_refresh_job("test").await.unwrap().unwrap();
+    assert_eq!(claimed.id, failed);
+    store
+        .finish_refresh_job(failed, Err("the disk filled".into()))
+        .await
+        .unwrap();
+    assert_eq!(view(&app, failed).await["retryable"], true);
+
+    let retry = format!("/refresh/jobs/{failed}/retry");
+    // The interval counts from the refresh that finished: a plain retry waits for it, a
+    // tenant admin may not force it, an operator may.
+    let (status, body) = admin(&app, "operator", "POST", &retry, json!({})).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["title"].as_str().unwrap().ends_with(" seconds."),
+        "{body}"
+    );
+    let tenant_admin = format!("admin:7@{CUSTOMER}");
+    let (status, body) = admin(&app, &tenant_admin, "POST", &retry, json!({"force": true})).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, retried) = admin(&app, "operator", "POST", &retry, json!({"force": true})).await;
+    assert_eq!(status, 202, "{retried}");
+    assert_eq!(retried["masked"], true);
+    let again = retried["id"].as_i64().unwrap();
+
+    // The retry supersedes the failed job: it is no longer offered, nor taken, again.
+    assert_eq!(view(&app, failed).await["retryable"], false);
+    let (status, body) = admin(&app, "operator", "POST", &retry, json!({"force": true})).await;
+    assert_eq!(status, 409, "{body}");
+    assert_api_error(&body, 409);
+    assert!(
+        body["title"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("followed by job {again}")),
+        "{body}"
+    );
+    // A job that did not fail is not retried either.
+    let (status, body) = admin(
+        &app,
+        "operator",
+        "POST",
+        &format!("/refresh/jobs/{done}/retry"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+
+    // The audit log ties the retry to the job it repeats, and records the refusals.
+    let events = store
+        .audit_query(&fieldgate_store::AuditFilter {
+            tenant_id: Some(CUSTOMER),
+            app_id: None,
+            since_us: None,
+            until_us: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "refresh.requested" && e.detail["retryOf"] == failed)
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "refresh.refused" && e.actor == tenant_admin)
+    );
+}
+
+#[tokio::test]
+async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
+    let app = app().await;
+    for (path, field) in [
+        ("/tenants/abc/integration", "tenant"),
+        ("/tenants/99999999999999999999/refresh", "tenant"),
+        ("/refresh/jobs/abc", "job"),
+        ("/refresh/jobs?limit=abc", "limit"),
+        ("/refresh/jobs?limit=0", "limit"),
+    ] {
+        let (status, body) = admin(&app, "operator", "GET", path, Value::Null).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_api_error(&body, 400);
+        assert!(body["errors"][field].is_array(), "{path}: {body}");
+    }
+    let settings = format!("/tenants/{CUSTOMER}/integration");
+    let (status, body) = admin(
+        &app,
+        "operator",
+        "PATCH",
+        &settings,
+        json!({"minIntervalSecs": -5}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errors"]["minIntervalSecs"].is_array(), "{body}");
+    let (status, body) = admin(
+        &app,
+        "admin:7@3141592653",
+        "PATCH",
+        &settings,
+        json!({"minIntervalSecs": 5}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+
+    // Settings read as they are written, with the time in the API's form.
+    let (status, body) = admin(
+        &app,
+        "operator",
+        "PATCH",
+        &settings,
+        json!({"minIntervalSecs": i64::MAX}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["effectiveMinIntervalSecs"], i64::MAX);
+    assert!(body["updatedOn"].as_str().unwrap().ends_with('Z'), "{body}");
+    assert_eq!(body["holds"], Value::Null);
+
+    // An interval past any calendar is "not without an operator", never "no limit".
+    queued(&app, json!({})).await;
+    let finished = run_queued(&app).await;
+    let path = format!("/tenants/{CUSTOMER}/refresh");
+    let (status, body) = admin(&app, "operator", "POST", &path, json!({})).await;
+    assert_eq!(status, 429, "{body}");
+    let (_, body) = admin(&app, "operator", "GET", &settings, Value::Null).await;
+    assert_eq!(body["holds"]["jobId"], finished.id, "{body}");
+}

@@ -60,9 +60,14 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
     let mut admin = admin_of(&app, CUSTOMER).await;
     let home = admin.get("/console").await;
     assert_eq!(home.status, StatusCode::OK);
+    // What integration holds now, apart from what the next refresh makes it.
     assert_eq!(
         home.by_id("integration-holds").as_deref(),
-        Some("copy of production")
+        Some("the data it was set up with (no refresh has finished yet)")
+    );
+    assert_eq!(
+        home.by_id("integration-next").as_deref(),
+        Some("a copy of production")
     );
     assert!(home.body.contains("id=\"no-refreshes\""), "{}", home.body);
     assert!(home.body.contains("value=\"production\""));
@@ -77,8 +82,13 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let home = admin.get("/console").await;
     assert_eq!(
+        home.by_id("integration-next").as_deref(),
+        Some("a copy of production, masked")
+    );
+    assert_eq!(
         home.by_id("integration-holds").as_deref(),
-        Some("copy of production, masked")
+        Some("the data it was set up with (no refresh has finished yet)"),
+        "saving a setting changes no data"
     );
 
     // The confirmation page says what is lost; without the tick nothing is requested.
@@ -140,6 +150,10 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
         home.body
             .contains(&format!("data-job=\"{id}\" data-status=\"done\""))
     );
+    assert_eq!(
+        home.by_id("integration-holds").as_deref(),
+        Some("a copy of production, masked")
+    );
     assert!(!home.body.contains("data-poll="));
     let again = confirm_refresh(&mut admin).await;
     assert_eq!(
@@ -179,7 +193,7 @@ async fn a_sandbox_is_offered_only_sample_data() {
     let home = admin.get("/console").await;
     assert_eq!(
         home.by_id("integration-holds").as_deref(),
-        Some("standard sample data")
+        Some("the standard sample data")
     );
     assert!(!home.body.contains("value=\"production\""));
     let refused = admin
@@ -203,9 +217,9 @@ async fn a_sandbox_is_offered_only_sample_data() {
         admin
             .get("/console")
             .await
-            .by_id("integration-holds")
+            .by_id("integration-next")
             .as_deref(),
-        Some("standard sample data")
+        Some("the standard sample data")
     );
 }
 

@@ -10,12 +10,12 @@
 //! | `GET /tenants/{tenant}/refresh` | the tenant's jobs, newest first |
 //! | `GET /refresh/jobs` | every tenant's jobs (operators) |
 //! | `GET /refresh/jobs/{id}` | one job's progress view |
-//! | `POST /refresh/jobs/{id}/retry` | requests a failed job again |
+//! | `POST /refresh/jobs/{id}/retry` | `{force?}`: requests a failed job again |
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,8 +24,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use super::{JobView, Refresh, RefreshError, RefreshRequest, SettingsChange, confirmation_text};
+use super::{JobView, Refresh, RefreshError, RefreshRequest, SettingsChange};
 use super::{is_operator, now_us};
+use crate::admin::parse_id;
 use crate::control::Actor;
 use crate::error::{ApiError, new_trace_id};
 use crate::state::AppState;
@@ -48,18 +49,21 @@ impl From<RefreshError> for ApiError {
         let message = e.to_string();
         match e {
             RefreshError::NoTenant(_) | RefreshError::NoJob(_) => ApiError::not_found(message),
-            RefreshError::Busy { .. } => ApiError::new(StatusCode::CONFLICT, message),
+            RefreshError::Busy { .. }
+            | RefreshError::NotRetryable { .. }
+            | RefreshError::Superseded { .. } => ApiError::new(StatusCode::CONFLICT, message),
             RefreshError::TooSoon { wait_secs, .. } => {
-                let mut error = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    format!("{message}. Try again in {wait_secs} seconds."),
-                );
+                // The message ends "Try again in N seconds.", as every 429 title does.
+                let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message);
                 error.retry_after = Some(wait_secs as u64);
                 error
             }
             RefreshError::ForceNeedsOperator => ApiError::forbidden(message),
-            RefreshError::NoProduction(_) | RefreshError::Invalid(_) => {
-                ApiError::bad_request(message)
+            RefreshError::NoProduction(_) => {
+                ApiError::bad_request(message.clone()).with_error("source", message)
+            }
+            RefreshError::Invalid(field, _) => {
+                ApiError::bad_request(message.clone()).with_error(field, message)
             }
             RefreshError::Store(e) => e.into(),
         }
@@ -130,44 +134,42 @@ fn service<'a>(state: &'a AppState, actor: Actor) -> Refresh<'a> {
 async fn get_settings(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(tenant): Path<i64>,
+    Path(tenant): Path<String>,
 ) -> Answer {
+    let tenant = parse_id("tenant", &tenant)?;
     let actor = actor(who)?;
     may_act(&actor, tenant)?;
     let refresh = service(&state, actor);
     let settings = refresh.settings(tenant).await?;
-    let interval = settings
-        .min_interval_secs
-        .unwrap_or(refresh.config.min_interval_secs);
-    let mut doc = serde_json::to_value(&settings).map_err(|_| ApiError::internal())?;
-    doc["effectiveMinIntervalSecs"] = interval.into();
-    doc["confirmation"] = confirmation_text(&settings).into();
-    Ok(Json(doc).into_response())
+    Ok(Json(refresh.settings_view(&settings).await?).into_response())
 }
 
 async fn patch_settings(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(tenant): Path<i64>,
+    Path(tenant): Path<String>,
     bytes: Bytes,
 ) -> Answer {
+    let tenant = parse_id("tenant", &tenant)?;
     let actor = actor(who)?;
     may_act(&actor, tenant)?;
     let change: SettingsChange = body(&bytes)?;
     if change.min_interval_secs.is_some() && !is_operator(&actor) {
-        return Err(RefreshError::Invalid(
-            "only an operator can change the minimum interval between refreshes".into(),
-        )
-        .into());
+        return Err(Failure(ApiError::forbidden(
+            "Only an operator can change the minimum interval between refreshes.",
+        )));
     }
-    let settings = service(&state, actor)
-        .change_settings(tenant, &change)
-        .await?;
-    Ok(Json(settings).into_response())
+    let refresh = service(&state, actor);
+    let settings = refresh.change_settings(tenant, &change).await?;
+    Ok(Json(refresh.settings_view(&settings).await?).into_response())
 }
 
-fn accepted(view: JobView) -> Response {
-    let location = format!("../refresh/jobs/{}", view.id);
+/// 202 with the job, and its progress view's path as `Location`: the path this router is
+/// mounted at (what precedes `marker` in the request's path) and `/refresh/jobs/{id}`.
+fn accepted(view: JobView, uri: &OriginalUri, marker: &str) -> Response {
+    let path = uri.path();
+    let base = path.rfind(marker).map_or("", |at| &path[..at]);
+    let location = format!("{base}/refresh/jobs/{}", view.id);
     let mut response = (StatusCode::ACCEPTED, Json(view)).into_response();
     if let Ok(v) = location.parse() {
         response.headers_mut().insert(header::LOCATION, v);
@@ -178,32 +180,55 @@ fn accepted(view: JobView) -> Response {
 async fn request(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(tenant): Path<i64>,
+    uri: OriginalUri,
+    Path(tenant): Path<String>,
     bytes: Bytes,
 ) -> Answer {
+    let tenant = parse_id("tenant", &tenant)?;
     let actor = actor(who)?;
     may_act(&actor, tenant)?;
     let request: RefreshRequest = body(&bytes)?;
     let job = service(&state, actor).request(tenant, &request).await?;
     state.refresh.wake();
-    Ok(accepted(JobView::of(&job, now_us())))
+    Ok(accepted(
+        JobView::of(&job, now_us(), true),
+        &uri,
+        "/tenants/",
+    ))
 }
 
 #[derive(Debug, Deserialize)]
 struct Listing {
-    limit: Option<u32>,
+    limit: Option<String>,
+}
+
+impl Listing {
+    /// How many jobs to list: 1 to 500, 50 when not said.
+    fn limit(&self) -> Result<u32, Failure> {
+        let Some(text) = &self.limit else {
+            return Ok(50);
+        };
+        match text.parse::<u32>() {
+            Ok(n @ 1..=500) => Ok(n),
+            _ => Err(Failure(ApiError::field(
+                "limit",
+                format!("`{text}` is not a number from 1 to 500"),
+            ))),
+        }
+    }
 }
 
 async fn tenant_jobs(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(tenant): Path<i64>,
+    Path(tenant): Path<String>,
     Query(listing): Query<Listing>,
 ) -> Answer {
+    let tenant = parse_id("tenant", &tenant)?;
     let actor = actor(who)?;
     may_act(&actor, tenant)?;
     let jobs = service(&state, actor)
-        .jobs(Some(tenant), listing.limit.unwrap_or(50))
+        .jobs(Some(tenant), listing.limit()?)
         .await?;
     Ok(Json(json!({ "data": jobs })).into_response())
 }
@@ -219,33 +244,48 @@ async fn all_jobs(
             "Only operators see every tenant's refreshes.",
         )));
     }
-    let jobs = service(&state, actor)
-        .jobs(None, listing.limit.unwrap_or(50))
-        .await?;
+    let jobs = service(&state, actor).jobs(None, listing.limit()?).await?;
     Ok(Json(json!({ "data": jobs })).into_response())
 }
 
 async fn job(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Answer {
+    let id = parse_id("job", &id)?;
     let actor = actor(who)?;
     let view = service(&state, actor.clone()).job(id).await?;
     may_act(&actor, view.tenant_id)?;
     Ok(Json(view).into_response())
 }
 
+/// What a retry may add: `force` (operators) skips the minimum interval.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Retry {
+    #[serde(default)]
+    force: bool,
+}
+
 async fn retry(
     State(state): State<Arc<AppState>>,
     who: Option<Extension<Actor>>,
-    Path(id): Path<i64>,
+    uri: OriginalUri,
+    Path(id): Path<String>,
+    bytes: Bytes,
 ) -> Answer {
+    let id = parse_id("job", &id)?;
     let actor = actor(who)?;
+    let retry: Retry = body(&bytes)?;
     let refresh = service(&state, actor.clone());
     let view = refresh.job(id).await?;
     may_act(&actor, view.tenant_id)?;
-    let job = refresh.retry(id).await?;
+    let job = refresh.retry(id, retry.force).await?;
     state.refresh.wake();
-    Ok(accepted(JobView::of(&job, now_us())))
+    Ok(accepted(
+        JobView::of(&job, now_us(), true),
+        &uri,
+        "/refresh/jobs/",
+    ))
 }

@@ -63,8 +63,8 @@ pub enum RefreshError {
     #[error("a refresh of tenant {tenant} is already queued or running (job {job})")]
     Busy { tenant: i64, job: i64 },
     #[error(
-        "tenant {tenant} was refreshed less than {interval_secs} seconds ago; the next refresh \
-         is allowed in {wait_secs} seconds (an operator can override this)"
+        "tenant {tenant} was refreshed less than {interval_secs} seconds ago, and an operator \
+         can override the minimum interval. Try again in {wait_secs} seconds."
     )]
     TooSoon {
         tenant: i64,
@@ -73,8 +73,16 @@ pub enum RefreshError {
     },
     #[error("only an operator can override the minimum interval between refreshes")]
     ForceNeedsOperator,
-    #[error("{0}")]
-    Invalid(String),
+    #[error("job {job} is {status}; only a failed job can be retried")]
+    NotRetryable { job: i64, status: &'static str },
+    #[error(
+        "job {job} was followed by job {later} of the same tenant; request a new refresh instead \
+         of retrying an old one"
+    )]
+    Superseded { job: i64, later: i64 },
+    /// A request field the service refuses: its name and why.
+    #[error("{1}")]
+    Invalid(&'static str, String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -131,13 +139,15 @@ pub struct JobView {
     pub started_on: Option<String>,
     pub finished_on: Option<String>,
     pub error: Option<String>,
-    /// A failed job can be requested again; the served copy was left as it was.
+    /// A failed job that is still its tenant's newest can be requested again; the served copy
+    /// was left as it was.
     pub retryable: bool,
     pub generation: Option<i64>,
 }
 
 impl JobView {
-    pub fn of(job: &RefreshJob, now_us: i64) -> Self {
+    /// The view of `job`; `newest` says whether no later job of its tenant exists.
+    pub fn of(job: &RefreshJob, now_us: i64, newest: bool) -> Self {
         let percent = match job.status {
             JobStatus::Done => 100.0,
             _ if job.rows_total > 0 => {
@@ -170,7 +180,7 @@ impl JobView {
             started_on: time(job.started_us),
             finished_on: time(job.finished_us),
             error: job.error.clone(),
-            retryable: job.status == JobStatus::Failed,
+            retryable: job.status == JobStatus::Failed && newest,
             generation: job.generation,
         }
     }
@@ -262,6 +272,7 @@ impl Refresh<'_> {
         if let Some(interval) = change.min_interval_secs {
             if interval.is_some_and(|i| i < 0) {
                 return Err(RefreshError::Invalid(
+                    "minIntervalSecs",
                     "minIntervalSecs must be zero or more seconds".into(),
                 ));
             }
@@ -308,9 +319,32 @@ impl Refresh<'_> {
         let source = request.source.unwrap_or(settings.source);
         let masked =
             request.masked.unwrap_or(settings.masked) && source == RefreshSource::Production;
-        self.check_source(tenant_id, source).await?;
-        if request.force && !is_operator(&self.actor) {
-            return Err(RefreshError::ForceNeedsOperator);
+        self.queue(&settings, source, masked, request.force, None)
+            .await
+    }
+
+    /// Queues a job after the checks every request passes, and audits the outcome, queued or
+    /// refused; `retry_of` names the failed job a retry repeats.
+    async fn queue(
+        &self,
+        settings: &IntegrationSettings,
+        source: RefreshSource,
+        masked: bool,
+        force: bool,
+        retry_of: Option<i64>,
+    ) -> Result<RefreshJob, RefreshError> {
+        let tenant_id = settings.tenant_id;
+        let mut detail = json!({"source": source, "masked": masked, "force": force});
+        if let Some(failed) = retry_of {
+            detail["retryOf"] = failed.into();
+        }
+        if let Err(why) = self.check_source(tenant_id, source).await {
+            return Err(self.refused(tenant_id, detail, why).await);
+        }
+        if force && !is_operator(&self.actor) {
+            return Err(self
+                .refused(tenant_id, detail, RefreshError::ForceNeedsOperator)
+                .await);
         }
         let interval_secs = settings
             .min_interval_secs
@@ -320,17 +354,16 @@ impl Refresh<'_> {
             tenant_id,
             source,
             masked,
-            forced: request.force,
+            forced: force,
             requested_by: self.actor.name.clone(),
         };
         let outcome = self
             .store
-            .create_refresh_job(&job, interval_secs * 1_000_000)
+            // An interval of years is "not without an operator", not an overflow.
+            .create_refresh_job(&job, interval_secs.saturating_mul(1_000_000))
             .await?;
-        let detail = json!({"source": source, "masked": masked, "force": request.force});
         match outcome {
             Ok(created) => {
-                let mut detail = detail;
                 detail["jobId"] = created.id.into();
                 Self::audit(
                     self.store,
@@ -354,40 +387,60 @@ impl Refresh<'_> {
                         wait_secs: ((next_us - now_us()) as f64 / 1e6).ceil().max(1.0) as i64,
                     },
                 };
-                let mut detail = detail;
-                detail["refused"] = error.to_string().into();
-                Self::audit(
-                    self.store,
-                    &self.actor,
-                    "refresh.refused",
-                    tenant_id,
-                    detail,
-                )
-                .await?;
-                Err(error)
+                Err(self.refused(tenant_id, detail, error).await)
             }
         }
     }
 
-    /// Requests a failed job again, with the same source and masking.
-    pub async fn retry(&self, job_id: i64) -> Result<RefreshJob, RefreshError> {
+    /// Audits a refused request and gives back why it was refused.
+    async fn refused(&self, tenant_id: i64, mut detail: Value, why: RefreshError) -> RefreshError {
+        detail["refused"] = why.to_string().into();
+        match Self::audit(
+            self.store,
+            &self.actor,
+            "refresh.refused",
+            tenant_id,
+            detail,
+        )
+        .await
+        {
+            Ok(()) => why,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Requests a failed job again, with the same source and masking, while it is still its
+    /// tenant's newest job. `force` (operators only) skips the minimum interval, which counts
+    /// from the last refresh that finished, as for any request.
+    pub async fn retry(&self, job_id: i64, force: bool) -> Result<RefreshJob, RefreshError> {
         let job = self
             .store
             .refresh_job(job_id)
             .await?
             .ok_or(RefreshError::NoJob(job_id))?;
         if job.status != JobStatus::Failed {
-            return Err(RefreshError::Invalid(format!(
-                "job {job_id} is {}; only a failed job can be retried",
-                job.status.as_str()
-            )));
+            return Err(RefreshError::NotRetryable {
+                job: job_id,
+                status: job.status.as_str(),
+            });
         }
-        let request = RefreshRequest {
-            source: Some(job.source),
-            masked: Some(job.masked),
-            force: false,
-        };
-        self.request(job.tenant_id, &request).await
+        let newest = self.newest_job(job.tenant_id).await?;
+        if let Some(later) = newest.filter(|&n| n != job_id) {
+            return Err(RefreshError::Superseded { job: job_id, later });
+        }
+        let settings = self.settings(job.tenant_id).await?;
+        self.queue(&settings, job.source, job.masked, force, Some(job_id))
+            .await
+    }
+
+    /// The id of the tenant's newest job, if it has any.
+    async fn newest_job(&self, tenant_id: i64) -> Result<Option<i64>, RefreshError> {
+        Ok(self
+            .store
+            .refresh_jobs(Some(tenant_id), 1)
+            .await?
+            .first()
+            .map(|j| j.id))
     }
 
     pub async fn job(&self, id: i64) -> Result<JobView, RefreshError> {
@@ -396,7 +449,43 @@ impl Refresh<'_> {
             .refresh_job(id)
             .await?
             .ok_or(RefreshError::NoJob(id))?;
-        Ok(JobView::of(&job, now_us()))
+        let newest = self.newest_job(job.tenant_id).await? == Some(id);
+        Ok(JobView::of(&job, now_us(), newest))
+    }
+
+    /// Integration settings as the admin API and the CLI show them: with the interval in
+    /// force, the text a refresh is confirmed with, and what the copy holds now (the last
+    /// refresh that finished, `null` before the first).
+    pub async fn settings_view(
+        &self,
+        settings: &IntegrationSettings,
+    ) -> Result<Value, RefreshError> {
+        let holds = self.last_done(settings.tenant_id).await?.map(|job| {
+            json!({"jobId": job.id, "source": job.source, "masked": job.masked,
+                   "finishedOn": job.finished_on})
+        });
+        Ok(json!({
+            "tenantId": settings.tenant_id,
+            "source": settings.source,
+            "masked": settings.masked,
+            "minIntervalSecs": settings.min_interval_secs,
+            "effectiveMinIntervalSecs": settings
+                .min_interval_secs
+                .unwrap_or(self.config.min_interval_secs),
+            "updatedOn": fieldgate_store::format_time(settings.updated_us),
+            "confirmation": confirmation_text(settings),
+            "holds": holds,
+        }))
+    }
+
+    /// The tenant's newest job that finished its switch: what its integration copy holds.
+    pub async fn last_done(&self, tenant_id: i64) -> Result<Option<JobView>, RefreshError> {
+        let jobs = self.store.refresh_jobs(Some(tenant_id), 500).await?;
+        let now = now_us();
+        Ok(jobs
+            .iter()
+            .find(|j| j.status == JobStatus::Done)
+            .map(|j| JobView::of(j, now, false)))
     }
 
     pub async fn jobs(
@@ -405,12 +494,14 @@ impl Refresh<'_> {
         limit: u32,
     ) -> Result<Vec<JobView>, RefreshError> {
         let now = now_us();
+        // Newest first, so the first job seen of a tenant is its newest.
+        let mut seen = std::collections::HashSet::new();
         Ok(self
             .store
             .refresh_jobs(tenant_id, limit.clamp(1, 500))
             .await?
             .iter()
-            .map(|j| JobView::of(j, now))
+            .map(|j| JobView::of(j, now, seen.insert(j.tenant_id)))
             .collect())
     }
 

@@ -143,7 +143,7 @@ impl Runner {
         if removed > 0 {
             tracing::info!(
                 removed,
-                "removed copies left by refreshes that did not finish"
+                "removed dataset files no generation serves (replaced, or left by a refresh that did not finish)"
             );
         }
         Ok(())

@@ -29,10 +29,10 @@ pub(super) async fn create(
     .bind(job.tenant_id)
     .fetch_one(&mut *tx)
     .await?;
-    if let Some(last) = last.filter(|l| !job.forced && now < l + min_interval_us) {
+    if let Some(last) = last.filter(|l| !job.forced && now < l.saturating_add(min_interval_us)) {
         return Ok(Err(JobRefusal::TooSoon {
             last_done_us: last,
-            next_us: last + min_interval_us,
+            next_us: last.saturating_add(min_interval_us),
         }));
     }
     let row = sqlx::query(

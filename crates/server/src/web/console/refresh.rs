@@ -64,9 +64,9 @@ fn eta_text(seconds: Option<f64>) -> String {
 
 fn what(source: RefreshSource, masked: bool) -> String {
     match (source, masked) {
-        (RefreshSource::Production, true) => "copy of production, masked".into(),
-        (RefreshSource::Production, false) => "copy of production".into(),
-        (RefreshSource::Sample, _) => "standard sample data".into(),
+        (RefreshSource::Production, true) => "a copy of production, masked".into(),
+        (RefreshSource::Production, false) => "a copy of production".into(),
+        (RefreshSource::Sample, _) => "the standard sample data".into(),
     }
 }
 
@@ -94,7 +94,10 @@ pub(super) struct IntegrationView {
     pub(super) production_allowed: bool,
     pub(super) production: bool,
     pub(super) masked: bool,
+    /// What the copy holds now: what the last refresh that finished made it.
     pub(super) holds: String,
+    /// What the next refresh makes it, as the settings say.
+    pub(super) next: String,
     pub(super) interval: String,
     pub(super) jobs: Vec<JobRow>,
 }
@@ -122,11 +125,20 @@ pub(super) async fn integration_view(
     let interval = settings
         .min_interval_secs
         .unwrap_or(refresh.config.min_interval_secs);
+    let last = refresh.last_done(tenant).await.map_err(page_error)?;
+    let holds = match (last, admin.tenant.kind) {
+        (Some(job), _) => what(job.source, job.masked),
+        (None, TenantKind::Developer) => what(RefreshSource::Sample, false),
+        (None, TenantKind::Customer) => {
+            "the data it was set up with (no refresh has finished yet)".into()
+        }
+    };
     Ok(IntegrationView {
         production_allowed: admin.tenant.kind == TenantKind::Customer,
         production: settings.source == RefreshSource::Production,
         masked: settings.masked,
-        holds: what(settings.source, settings.masked),
+        holds,
+        next: what(settings.source, settings.masked),
         interval: interval_text(interval.max(0)),
         jobs: jobs.iter().map(JobRow::of).collect(),
     })
@@ -135,10 +147,12 @@ pub(super) async fn integration_view(
 /// Refusals the admin can act on become a sentence on the page; the rest their own pages.
 fn refusal(e: RefreshError) -> Result<(StatusCode, String), PageError> {
     let status = match &e {
-        RefreshError::Busy { .. } => StatusCode::CONFLICT,
+        RefreshError::Busy { .. }
+        | RefreshError::NotRetryable { .. }
+        | RefreshError::Superseded { .. } => StatusCode::CONFLICT,
         RefreshError::TooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
         RefreshError::ForceNeedsOperator => StatusCode::FORBIDDEN,
-        RefreshError::NoProduction(_) | RefreshError::Invalid(_) => StatusCode::BAD_REQUEST,
+        RefreshError::NoProduction(_) | RefreshError::Invalid(..) => StatusCode::BAD_REQUEST,
         _ => return Err(page_error(e)),
     };
     Ok((status, format!("{}.", e.to_string().trim_end_matches('.'))))
@@ -270,7 +284,10 @@ pub(super) async fn retry(
     PagePath(id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     own_job(&state, &admin, id).await?;
-    match service(&state, actor(&state, &admin)).retry(id).await {
+    match service(&state, actor(&state, &admin))
+        .retry(id, false)
+        .await
+    {
         Ok(_) => {
             state.app.refresh.wake();
             Ok(Redirect::to("/console?done=refresh-requested#integration-data").into_response())
