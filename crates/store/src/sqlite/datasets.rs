@@ -70,6 +70,8 @@ pub(super) fn open_staged_file(path: &Path) -> rusqlite::Result<rusqlite::Connec
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    // A reader closing its handle on the file (a sweep, an inspection) must not fail the copy.
+    conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(
         "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; \
          PRAGMA cache_size = -64000; PRAGMA secure_delete = ON;",
@@ -660,21 +662,30 @@ fn copy_files(from: &Path, to: &Path, progress: &Progress) -> std::io::Result<()
 mod tests {
     use std::sync::Arc;
 
-    use sqlx::ConnectOptions;
+    use sqlx::{ConnectOptions, Connection};
 
     use crate::sqlite::SqliteStore;
     use crate::{Dataset, Environment, Record, Store, Tenant, TenantKind};
 
-    /// The names of the secondary indexes of a dataset file.
+    /// The names of the secondary indexes of a dataset file. Read-only and closed before it
+    /// returns: sqlx closes a dropped connection later on its own thread, and a stage's writer
+    /// switching the file's journal mode meanwhile would find it locked.
     async fn indexes(path: &std::path::Path) -> Vec<String> {
-        let mut conn = super::options(path).connect().await.unwrap();
-        sqlx::query_scalar(
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap();
+        let names = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'records_by_%' \
              ORDER BY name",
         )
         .fetch_all(&mut conn)
         .await
-        .unwrap()
+        .unwrap();
+        conn.close().await.unwrap();
+        names
     }
 
     /// A store in `dir` with customer tenant 7.
