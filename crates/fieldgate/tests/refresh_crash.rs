@@ -63,7 +63,11 @@ fn serve(dir: &Path) -> Server {
 }
 
 async fn latest(store: &SqliteStore) -> RefreshJob {
-    store.refresh_jobs(Some(TENANT), 1).await.unwrap().remove(0)
+    store
+        .refresh_jobs(Some(TENANT), None, 1)
+        .await
+        .unwrap()
+        .remove(0)
 }
 
 async fn total(store: &SqliteStore) -> i64 {

@@ -292,8 +292,13 @@ pub trait Store: Send + Sync + 'static {
     /// Fails running jobs whose heartbeat is older than `stale_before_us`; returns them.
     async fn fail_stale_refresh_jobs(&self, stale_before_us: i64) -> Result<Vec<RefreshJob>>;
     async fn refresh_job(&self, id: i64) -> Result<Option<RefreshJob>>;
-    /// Jobs newest first, of one tenant or all.
-    async fn refresh_jobs(&self, tenant_id: Option<i64>, limit: u32) -> Result<Vec<RefreshJob>>;
+    /// Jobs newest first, of one tenant or all, in one status or any.
+    async fn refresh_jobs(
+        &self,
+        tenant_id: Option<i64>,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<RefreshJob>>;
     async fn integration_settings(&self, tenant_id: i64) -> Result<Option<IntegrationSettings>>;
     async fn put_integration_settings(&self, settings: &IntegrationSettings) -> Result<()>;
 }

@@ -437,7 +437,7 @@ impl Refresh<'_> {
     async fn newest_job(&self, tenant_id: i64) -> Result<Option<i64>, RefreshError> {
         Ok(self
             .store
-            .refresh_jobs(Some(tenant_id), 1)
+            .refresh_jobs(Some(tenant_id), None, 1)
             .await?
             .first()
             .map(|j| j.id))
@@ -480,12 +480,11 @@ impl Refresh<'_> {
 
     /// The tenant's newest job that finished its switch: what its integration copy holds.
     pub async fn last_done(&self, tenant_id: i64) -> Result<Option<JobView>, RefreshError> {
-        let jobs = self.store.refresh_jobs(Some(tenant_id), 500).await?;
-        let now = now_us();
-        Ok(jobs
-            .iter()
-            .find(|j| j.status == JobStatus::Done)
-            .map(|j| JobView::of(j, now, false)))
+        let done = self
+            .store
+            .refresh_jobs(Some(tenant_id), Some(JobStatus::Done), 1)
+            .await?;
+        Ok(done.first().map(|j| JobView::of(j, now_us(), false)))
     }
 
     pub async fn jobs(
@@ -498,7 +497,7 @@ impl Refresh<'_> {
         let mut seen = std::collections::HashSet::new();
         Ok(self
             .store
-            .refresh_jobs(tenant_id, limit.clamp(1, 500))
+            .refresh_jobs(tenant_id, None, limit.clamp(1, 500))
             .await?
             .iter()
             .map(|j| JobView::of(j, now, seen.insert(j.tenant_id)))

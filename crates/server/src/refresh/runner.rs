@@ -108,8 +108,11 @@ impl Runner {
     /// heartbeat that stopped) and removes the generations they were building.
     pub async fn recover(&self) -> anyhow::Result<()> {
         let (host, _) = self.id.rsplit_once(':').unwrap_or((&self.id, ""));
-        let running = self.store.refresh_jobs(None, 500).await?;
-        for job in running.iter().filter(|j| j.status == JobStatus::Running) {
+        let running = self
+            .store
+            .refresh_jobs(None, Some(JobStatus::Running), u32::MAX)
+            .await?;
+        for job in &running {
             let dead = job
                 .runner
                 .as_deref()

@@ -150,13 +150,15 @@ pub(super) async fn get(s: &PgStore, id: i64) -> Result<Option<RefreshJob>> {
 pub(super) async fn list(
     s: &PgStore,
     tenant_id: Option<i64>,
+    status: Option<JobStatus>,
     limit: u32,
 ) -> Result<Vec<RefreshJob>> {
     let rows = sqlx::query(
-        "SELECT * FROM refresh_jobs WHERE ($1::int8 IS NULL OR tenant_id = $2) ORDER BY id DESC LIMIT $3",
+        "SELECT * FROM refresh_jobs WHERE ($1::int8 IS NULL OR tenant_id = $1) \
+         AND ($2::text IS NULL OR status = $2) ORDER BY id DESC LIMIT $3",
     )
     .bind(tenant_id)
-    .bind(tenant_id)
+    .bind(status.map(JobStatus::as_str))
     .bind(limit as i64)
     .fetch_all(&s.pool)
     .await?;

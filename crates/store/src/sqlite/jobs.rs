@@ -145,13 +145,16 @@ pub(super) async fn get(s: &SqliteStore, id: i64) -> Result<Option<RefreshJob>> 
 pub(super) async fn list(
     s: &SqliteStore,
     tenant_id: Option<i64>,
+    status: Option<JobStatus>,
     limit: u32,
 ) -> Result<Vec<RefreshJob>> {
+    let status = status.map(JobStatus::as_str);
     let rows = sqlx::query(
-        "SELECT * FROM refresh_jobs WHERE (? IS NULL OR tenant_id = ?) ORDER BY id DESC LIMIT ?",
+        "SELECT * FROM refresh_jobs WHERE (?1 IS NULL OR tenant_id = ?1) \
+         AND (?2 IS NULL OR status = ?2) ORDER BY id DESC LIMIT ?3",
     )
     .bind(tenant_id)
-    .bind(tenant_id)
+    .bind(status)
     .bind(limit as i64)
     .fetch_all(&s.readers)
     .await?;

@@ -493,8 +493,13 @@ impl Store for SqliteStore {
         jobs::get(self, id).await
     }
 
-    async fn refresh_jobs(&self, tenant_id: Option<i64>, limit: u32) -> Result<Vec<RefreshJob>> {
-        jobs::list(self, tenant_id, limit).await
+    async fn refresh_jobs(
+        &self,
+        tenant_id: Option<i64>,
+        status: Option<JobStatus>,
+        limit: u32,
+    ) -> Result<Vec<RefreshJob>> {
+        jobs::list(self, tenant_id, status, limit).await
     }
 
     async fn integration_settings(&self, tenant_id: i64) -> Result<Option<IntegrationSettings>> {

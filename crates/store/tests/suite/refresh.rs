@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use fieldgate_store::{
-    ExportFrom, ExportQuery, IntegrationSettings, JobRefusal, JobStatus, NewRefreshJob,
+    ExportFrom, ExportQuery, IntegrationSettings, JobRefusal, JobStatus, NewRefreshJob, RefreshJob,
     RefreshSource, Store, StoreError,
 };
 use serde_json::json;
@@ -182,18 +182,26 @@ pub async fn one_refresh_job_per_tenant_and_a_minimum_interval(store: &dyn Store
     let failed = store.refresh_job(forced.id).await.unwrap().unwrap();
     assert_eq!(failed.status, JobStatus::Failed);
     assert!(failed.error.unwrap().contains("requested again"));
-    let listed = store.refresh_jobs(Some(TENANT), 10).await.unwrap();
-    assert_eq!(
-        listed.iter().map(|j| j.id).collect::<Vec<_>>(),
-        vec![forced.id, first.id]
-    );
-    assert!(
-        store
-            .create_refresh_job(&job(false), 0)
-            .await
-            .unwrap()
-            .is_ok()
-    );
+    let ids = |jobs: Vec<RefreshJob>| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+    let listed = store.refresh_jobs(Some(TENANT), None, 10).await.unwrap();
+    assert_eq!(ids(listed), vec![forced.id, first.id]);
+    let done = store.refresh_jobs(Some(TENANT), Some(JobStatus::Done), 10);
+    assert_eq!(ids(done.await.unwrap()), vec![first.id]);
+    let failed = store.refresh_jobs(None, Some(JobStatus::Failed), 10);
+    assert_eq!(ids(failed.await.unwrap()), vec![forced.id]);
+    let newest = store.refresh_jobs(Some(TENANT), None, 1).await.unwrap();
+    assert_eq!(ids(newest), vec![forced.id]);
+    let other = store
+        .refresh_jobs(Some(TENANT + 1), None, 10)
+        .await
+        .unwrap();
+    assert!(other.is_empty(), "{other:?}");
+    let queued = store.create_refresh_job(&job(false), 0).await.unwrap();
+    let queued = queued.expect("the interval of 0 lets it through").id;
+    let running = store.refresh_jobs(None, Some(JobStatus::Running), 10);
+    assert!(running.await.unwrap().is_empty());
+    let waiting = store.refresh_jobs(None, Some(JobStatus::Queued), 10);
+    assert_eq!(ids(waiting.await.unwrap()), vec![queued]);
 }
 
 pub async fn integration_settings_round_trip(store: &dyn Store) {
