@@ -198,17 +198,37 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&jobs)?);
                 return Ok(());
             }
-            for v in jobs {
+            if jobs.is_empty() {
+                println!("no refresh jobs");
+                return Ok(());
+            }
+            let row = |cells: [&str; 8]| {
                 println!(
-                    "{:>6}  tenant {:<12} {:<10} {:<8} {:<10} {:>5.1}%  {}",
-                    v.id,
-                    v.tenant_id,
+                    "{:>6}  {:<12} {:<10} {:<6} {:<8} {:>6}  {:<28} {}",
+                    cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
+                )
+            };
+            row([
+                "job",
+                "tenant",
+                "source",
+                "masked",
+                "status",
+                "done",
+                "requested",
+                "error",
+            ]);
+            for v in jobs {
+                row([
+                    &v.id.to_string(),
+                    &v.tenant_id.to_string(),
                     v.source.as_str(),
-                    if v.masked { "masked" } else { "" },
+                    if v.masked { "yes" } else { "no" },
                     v.status.as_str(),
-                    v.percent,
-                    v.error.as_deref().unwrap_or("")
-                );
+                    &format!("{:.1}%", v.percent),
+                    &v.requested_on,
+                    v.error.as_deref().unwrap_or(""),
+                ]);
             }
             Ok(())
         }

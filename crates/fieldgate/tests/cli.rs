@@ -377,6 +377,28 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
         env.json(&["refresh", "list", "--tenant", tenant], None)[0]["masked"],
         false
     );
+    // Read by a person: a header, then the newest job first.
+    let table = env.run(&["refresh", "list", "--tenant", tenant], None);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert_eq!(
+        rows[0][..6],
+        ["job", "tenant", "source", "masked", "status", "done"]
+    );
+    assert_eq!(
+        rows[1][1..6],
+        [tenant, "production", "no", "done", "100.0%"]
+    );
+    assert_eq!(rows[2][0], id);
+    assert_eq!(rows[2][3], "yes");
+    let unknown = env.run(&["refresh", "list", "--tenant", "5000000099"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(said.contains("5000000099"), "{said}");
 
     // A developer sandbox has no production data to seed.
     let sandbox = env.run(

@@ -218,6 +218,11 @@ async fn a_sandbox_has_no_production_to_copy_and_unknown_jobs_are_404() {
             .contains("developer sandbox")
     );
     assert!(refused["errors"]["source"].is_array(), "{refused}");
+    let unmaskable = json!({"source": "sample", "masked": true});
+    let refused = request(&app, SANDBOX, unmaskable, 400).await;
+    assert_api_error(&refused, 400);
+    let said = refused["errors"]["masked"][0].as_str().unwrap();
+    assert!(said.contains("no personal data"), "{refused}");
     // The 202 points at the job's progress view.
     let response = app
         .admin(
@@ -250,5 +255,14 @@ async fn a_sandbox_has_no_production_to_copy_and_unknown_jobs_are_404() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+    // An unknown tenant's job list is a 404 too, not an empty list.
+    let response = app
+        .admin(Method::GET, "/admin/v1/tenants/42/refresh")
+        .send()
+        .await
+        .unwrap();
+    let (_, body) = json_of(response, 404).await;
+    assert_api_error(&body, 404);
+    assert_eq!(body["title"], "tenant 42 does not exist");
     app.stop().await;
 }

@@ -703,6 +703,22 @@ async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
     assert_eq!(body["effectiveMinIntervalSecs"], i64::MAX);
     assert!(body["updatedOn"].as_str().unwrap().ends_with('Z'), "{body}");
     assert_eq!(body["holds"], Value::Null);
+    // Asking for what already holds changes nothing, and writes no audit event.
+    let events = async || {
+        app.state
+            .store
+            .audit_events(None, 1000)
+            .await
+            .unwrap()
+            .len()
+    };
+    let before = events().await;
+    for same in [json!({}), json!({"minIntervalSecs": i64::MAX})] {
+        let (status, again) = admin(&app, "operator", "PATCH", &settings, same).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["updatedOn"], body["updatedOn"]);
+    }
+    assert_eq!(events().await, before);
 
     // An interval past any calendar is "not without an operator", never "no limit".
     queued(&app, json!({})).await;

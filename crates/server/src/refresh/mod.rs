@@ -262,7 +262,8 @@ impl Refresh<'_> {
         tenant_id: i64,
         change: &SettingsChange,
     ) -> Result<IntegrationSettings, RefreshError> {
-        let mut settings = self.settings(tenant_id).await?;
+        let before = self.settings(tenant_id).await?;
+        let mut settings = before.clone();
         if let Some(source) = change.source {
             settings.source = source;
         }
@@ -279,6 +280,10 @@ impl Refresh<'_> {
             settings.min_interval_secs = interval;
         }
         self.check_source(tenant_id, settings.source).await?;
+        // A change to what already holds is no change: nothing written, nothing audited.
+        if settings == before {
+            return Ok(before);
+        }
         settings.updated_us = now_us();
         self.store.put_integration_settings(&settings).await?;
         Self::audit(
@@ -317,6 +322,16 @@ impl Refresh<'_> {
     ) -> Result<RefreshJob, RefreshError> {
         let settings = self.settings(tenant_id).await?;
         let source = request.source.unwrap_or(settings.source);
+        // The tenant's `masked` setting is about copies of production; asking for a masked
+        // reset to sample data is a request that cannot be honoured as said.
+        if source == RefreshSource::Sample && request.masked == Some(true) {
+            return Err(RefreshError::Invalid(
+                "masked",
+                "Sample data holds no personal data to mask; a masked refresh copies \
+                 production."
+                    .into(),
+            ));
+        }
         let masked =
             request.masked.unwrap_or(settings.masked) && source == RefreshSource::Production;
         self.queue(&settings, source, masked, request.force, None)
@@ -492,6 +507,12 @@ impl Refresh<'_> {
         tenant_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<JobView>, RefreshError> {
+        // An unknown tenant is not one with no refreshes yet.
+        if let Some(id) = tenant_id
+            && self.store.tenant(id).await?.is_none()
+        {
+            return Err(RefreshError::NoTenant(id));
+        }
         let now = now_us();
         // Newest first, so the first job seen of a tenant is its newest.
         let mut seen = std::collections::HashSet::new();
