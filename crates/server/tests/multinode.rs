@@ -292,10 +292,14 @@ async fn three_nodes_share_tokens_revocations_and_rate_limits() {
         .await
         .unwrap();
     let retired_at = Instant::now();
-    while list_status(&http, &nodes[1], &key, &t, tenant).await != 401 {
+    loop {
+        let sent = retired_at.elapsed();
+        if list_status(&http, &nodes[1], &key, &t, tenant).await == 401 {
+            break;
+        }
         assert!(
-            retired_at.elapsed() < Duration::from_millis(1500),
-            "old token still accepted"
+            sent < Duration::from_millis(1500),
+            "old token still accepted {sent:?} after the retirement"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -305,18 +309,20 @@ async fn three_nodes_share_tokens_revocations_and_rate_limits() {
 
     control.set_client_enabled(id, false).await.unwrap();
     let disabled_at = Instant::now();
+    // What is timed is when each accepted request was sent, so a slow answer on a busy
+    // machine does not count against the second.
     loop {
+        let sent = disabled_at.elapsed();
         let status = list_status(&http, &nodes[1], &key, &t, tenant).await;
         if status == 401 {
             break;
         }
         assert!(
-            disabled_at.elapsed() < Duration::from_millis(1500),
-            "still {status} after the disable"
+            sent <= Duration::from_millis(1100),
+            "still {status} for a request sent {sent:?} after the disable"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(disabled_at.elapsed() <= Duration::from_millis(1200));
 
     for node in nodes {
         node.running.shutdown().await;
