@@ -15,6 +15,7 @@ use fieldgate_server::control::Actor;
 use fieldgate_server::refresh::mask::Masker;
 use fieldgate_server::refresh::seed::seed_scaled;
 use fieldgate_store::{Dataset, Environment, ExportFrom, ExportQuery, JobStatus, Store};
+use reqwest::Method;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -429,6 +430,39 @@ fn strings<S: std::hash::BuildHasher>(
 async fn masking_leaves_no_original_personal_value_in_the_integration_store() {
     let app = app().await;
     let store = app.state.store.as_ref();
+    // Personal values a client wrote through the API, nested where creates take them: they
+    // are kept in the shape of the create's answer, not only of the read schemas.
+    let token = app.token(CUSTOMER, "production").await;
+    let address = json!({"street": "77 Quillfeather Row", "city": "Dallas", "state": "TX",
+                         "zip": "75001", "country": "USA"});
+    let written = [
+        "Zebulon Quillfeather",
+        "77 Quillfeather Row",
+        "217-555-0199",
+        "call Zebulon after five",
+        "Yggdrasil Warehouse",
+        "ygg@fjordmail.test",
+        "Yggdrasil gatekeeper",
+        "608-555-0142",
+        "Xanthippe at the gate",
+    ];
+    let customer = json!({"name": written[0], "type": "Residential", "address": address,
+        "contacts": [{"type": "MobilePhone", "value": written[2], "memo": written[3]}],
+        "locations": [{"name": written[4], "address": address,
+            "contacts": [{"type": "Email", "value": written[5], "memo": written[6]}]}]});
+    let path = format!("/crm/v2/tenant/{CUSTOMER}/customers");
+    let made = app
+        .send(Method::POST, "production", &token, &path, &customer)
+        .await;
+    assert_eq!(made.status(), 200);
+    let made: Value = made.json().await.unwrap();
+    let location = json!({"customerId": made["id"], "name": written[4], "address": address,
+        "contacts": [{"type": "Phone", "value": written[7], "memo": written[8]}]});
+    let path = format!("/crm/v2/tenant/{CUSTOMER}/locations");
+    let made = app
+        .send(Method::POST, "production", &token, &path, &location)
+        .await;
+    assert_eq!(made.status(), 200);
     let (status, _) = admin(
         &app,
         "operator",
@@ -519,12 +553,13 @@ async fn masking_leaves_no_original_personal_value_in_the_integration_store() {
         }
     }
     assert!(bytes.len() > 100_000);
-    let patterns: Vec<&String> = originals.iter().copied().collect();
+    let mut patterns: Vec<&str> = originals.iter().map(|s| s.as_str()).collect();
+    patterns.extend(written);
     let finder = aho_corasick::AhoCorasick::new(&patterns).unwrap();
     let leaks: Vec<&str> = finder
         .find_iter(&bytes)
         .take(10)
-        .map(|m| patterns[m.pattern()].as_str())
+        .map(|m| patterns[m.pattern()])
         .collect();
     if !leaks.is_empty() {
         for (resource, _) in store.count_records(INTEG).await.unwrap() {

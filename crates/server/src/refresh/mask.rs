@@ -307,13 +307,16 @@ fn replace_char(c: char, b: u8) -> char {
     }
 }
 
-/// For every resource, the personal properties declared by the schemas it is served through,
+/// For every resource, the personal properties declared by the schemas its records are shaped by,
 /// following references into nested schemas.
 pub fn personal_by_resource(catalog: &Catalog) -> HashMap<String, HashSet<String>> {
     let mut out: HashMap<String, HashSet<String>> = HashMap::new();
     for op in &catalog.operations {
+        // A record is stored in the shape of the schemas it is served through, plus what a
+        // create or update answered with (a customer's create response carries its contacts
+        // and locations); the personal properties of all of them are masked.
         let schema = match op.kind {
-            OpKind::Get => op.response_schema.as_deref(),
+            OpKind::Get | OpKind::Create | OpKind::Update => op.response_schema.as_deref(),
             OpKind::List | OpKind::Array | OpKind::Export => op.item_schema.as_deref(),
             _ => None,
         };
