@@ -276,3 +276,92 @@ async fn writes_keep_read_only_fields_and_accept_a_bom() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn contacts_sent_with_a_customer_or_location_become_its_contacts() {
+    let app = spawn().await;
+    let token = app.token(CUSTOMER, "integration").await;
+    let base = format!("/crm/v2/tenant/{CUSTOMER}");
+    let address = json!({"street": "5 Elm St", "city": "Austin", "state": "TX",
+                         "zip": "78701", "country": "USA"});
+    let customer = json!({"name": "Ada Byron", "type": "Residential", "address": address,
+        "contacts": [{"type": "MobilePhone", "value": "512-555-0101", "memo": "evenings"},
+                     {"type": "Email", "value": "ada@example.test"}],
+        "locations": [{"name": "Home", "address": address,
+            "contacts": [{"type": "Phone", "value": "512-555-0102", "memo": "gate code 4"}]}]});
+    let response = app
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &format!("{base}/customers"),
+            &customer,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+
+    // The answer names the contacts made, with their ids; each is listed under its owner.
+    let answered = created["contacts"].as_array().unwrap();
+    assert_eq!(answered.len(), 2, "{created}");
+    let listed = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/customers/{id}/contacts"),
+        )
+        .await;
+    let listed = listed["data"].as_array().unwrap();
+    let values: Vec<&str> = listed
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values, ["512-555-0101", "ada@example.test"]);
+    assert_eq!(listed[0]["memo"], "evenings");
+    assert_eq!(listed[0]["type"], "MobilePhone");
+    for (made, seen) in answered.iter().zip(listed) {
+        assert!(made["id"].as_i64().unwrap() > id);
+        assert_eq!(made["id"], seen["id"]);
+    }
+    let location = &created["locations"][0];
+    let location_id = location["id"].as_i64().unwrap();
+    assert_eq!(location["customerId"], id);
+    assert_eq!(location["contacts"][0]["value"], "512-555-0102");
+    let listed = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/locations/{location_id}/contacts"),
+        )
+        .await;
+    assert_eq!(listed["data"][0]["value"], "512-555-0102");
+    assert_eq!(listed["data"][0]["id"], location["contacts"][0]["id"]);
+
+    // A location created on its own takes its contacts the same way.
+    let new = json!({"customerId": id, "name": "Cabin", "address": address,
+        "contacts": [{"type": "Phone", "value": "512-555-0103", "memo": "no cell signal"}]});
+    let response = app
+        .send(
+            Method::POST,
+            "integration",
+            &token,
+            &format!("{base}/locations"),
+            &new,
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cabin: Value = response.json().await.unwrap();
+    let cabin_id = cabin["id"].as_i64().unwrap();
+    let listed = app
+        .get_json(
+            "integration",
+            &token,
+            &format!("{base}/locations/{cabin_id}/contacts"),
+        )
+        .await;
+    assert_eq!(listed["data"][0]["memo"], "no cell signal");
+    assert_eq!(listed["data"][0]["id"], cabin["contacts"][0]["id"]);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}

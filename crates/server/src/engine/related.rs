@@ -1,6 +1,6 @@
-//! What the real service does around some creates: the locations sent with a customer, the
-//! appointments and invoice of a new job, the numbering of an added appointment, and the
-//! checks that keep those records consistent.
+//! What the real service does around some creates: the locations and contacts sent with a
+//! customer or a location, the appointments and invoice of a new job, the numbering of an
+//! added appointment, and the checks that keep those records consistent.
 
 use fieldgate_store::Dataset;
 use serde_json::{Map, Value, json};
@@ -14,6 +14,41 @@ pub struct Extra {
     pub resource: &'static str,
     pub module: &'static str,
     pub given: Map<String, Value>,
+    /// The record it is listed under (a contact's customer or location), if any.
+    pub owner: Option<Owner>,
+}
+
+/// Which record of a create another one belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The record the request names.
+    Main,
+    /// Another record made with it: `extras[i]`.
+    Extra(usize),
+}
+
+impl Extra {
+    fn new(resource: &'static str, module: &'static str, given: Map<String, Value>) -> Self {
+        Extra {
+            resource,
+            module,
+            given,
+            owner: None,
+        }
+    }
+
+    fn owned_by(mut self, owner: Owner) -> Self {
+        self.owner = Some(owner);
+        self
+    }
+}
+
+/// The contacts sent inside a customer or location: records of their own, listed under it.
+fn contacts(given: &mut Map<String, Value>, resource: &'static str, owner: Owner) -> Vec<Extra> {
+    take_objects(given, "contacts")
+        .into_iter()
+        .map(|contact| Extra::new(resource, "crm", contact).owned_by(owner))
+        .collect()
 }
 
 fn invalid() -> ApiError {
@@ -72,14 +107,17 @@ pub async fn prepare(
 ) -> Result<Vec<Extra>, ApiError> {
     let mut error = None;
     let extras = match resource {
-        "crm/customers" => take_objects(given, "locations")
-            .into_iter()
-            .map(|given| Extra {
-                resource: "crm/locations",
-                module: "crm",
-                given,
-            })
-            .collect(),
+        "crm/customers" => {
+            let mut extras = contacts(given, "crm/customers/contacts", Owner::Main);
+            for mut location in take_objects(given, "locations") {
+                let at = Owner::Extra(extras.len());
+                let theirs = contacts(&mut location, "crm/locations/contacts", at);
+                extras.push(Extra::new("crm/locations", "crm", location));
+                extras.extend(theirs);
+            }
+            extras
+        }
+        "crm/locations" => contacts(given, "crm/locations/contacts", Owner::Main),
         "jpm/jobs" => {
             let appointments = take_objects(given, "appointments");
             if appointments.is_empty() {
@@ -109,18 +147,10 @@ pub async fn prepare(
             }
             let mut extras: Vec<Extra> = appointments
                 .into_iter()
-                .map(|given| Extra {
-                    resource: "jpm/appointments",
-                    module: "jpm",
-                    given,
-                })
+                .map(|given| Extra::new("jpm/appointments", "jpm", given))
                 .collect();
             // A job opens its invoice when it is booked.
-            extras.push(Extra {
-                resource: "accounting/invoices",
-                module: "accounting",
-                given: Map::new(),
-            });
+            extras.push(Extra::new("accounting/invoices", "accounting", Map::new()));
             extras
         }
         "jpm/appointments" => {
@@ -141,9 +171,23 @@ pub async fn link(
     given: &mut Map<String, Value>,
     extras: &mut [Extra],
 ) -> Result<(), ApiError> {
+    // Each contact names what it is listed under.
+    let ids: Vec<Value> = extras.iter().map(|e| e.given["id"].clone()).collect();
+    for extra in extras.iter_mut() {
+        let owner = match extra.owner {
+            Some(Owner::Main) => Value::from(id),
+            Some(Owner::Extra(at)) => ids[at].clone(),
+            None => continue,
+        };
+        match extra.resource {
+            "crm/customers/contacts" => extra.given.insert("customerId".into(), owner),
+            "crm/locations/contacts" => extra.given.insert("locationId".into(), owner),
+            _ => None,
+        };
+    }
     match resource {
         "crm/customers" => {
-            for extra in extras.iter_mut() {
+            for extra in extras.iter_mut().filter(|e| e.resource == "crm/locations") {
                 extra.given.insert("customerId".into(), id.into());
             }
         }

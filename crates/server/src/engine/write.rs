@@ -243,20 +243,42 @@ pub async fn create(
 
     let mut written = Vec::new();
     let mut extra_docs = Vec::new();
+    let id_of = |extra: &related::Extra| extra.given["id"].as_i64().unwrap_or_default();
     for extra in &extras {
-        let id = extra.given["id"].as_i64().unwrap_or_default();
         let doc = ctx.in_module(extra.module).build(
             &serving_schemas(state.catalog, extra.resource),
             &extra.given,
         );
+        let parent_id = extra.owner.map(|owner| match owner {
+            related::Owner::Main => first,
+            related::Owner::Extra(at) => id_of(&extras[at]),
+        });
         written.push((
             extra.resource.to_string(),
-            record_from(id, None, now_us, now_us, &doc),
+            record_from(id_of(extra), parent_id, now_us, now_us, &doc),
         ));
-        extra_docs.push((extra.resource, Value::Object(doc)));
+        extra_docs.push(Value::Object(doc));
+    }
+    // The answer carries what was made with the record, as the real service's does.
+    let owned_by = |owner: related::Owner| -> Vec<Value> {
+        (extras.iter().zip(&extra_docs))
+            .filter(|(e, _)| e.owner == Some(owner) && e.resource.ends_with("/contacts"))
+            .map(|(_, doc)| doc.clone())
+            .collect()
+    };
+    if matches!(resource, "crm/customers" | "crm/locations") {
+        let contacts = owned_by(related::Owner::Main);
+        given.insert("contacts".into(), Value::Array(contacts));
     }
     if resource == "crm/customers" {
-        let locations = extra_docs.iter().map(|(_, d)| d.clone()).collect();
+        let mut locations = Vec::new();
+        for (at, extra) in extras.iter().enumerate() {
+            if extra.resource == "crm/locations" {
+                let mut doc = extra_docs[at].clone();
+                doc["contacts"] = Value::Array(owned_by(related::Owner::Extra(at)));
+                locations.push(doc);
+            }
+        }
         given.insert("locations".into(), Value::Array(locations));
     }
 
