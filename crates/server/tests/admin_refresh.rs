@@ -223,6 +223,18 @@ async fn a_sandbox_has_no_production_to_copy_and_unknown_jobs_are_404() {
     assert_api_error(&refused, 400);
     let said = refused["errors"]["masked"][0].as_str().unwrap();
     assert!(said.contains("no personal data"), "{refused}");
+    // Nor can sample data be set to be masked; the tenant's settings stay as they were.
+    let settings = format!("/admin/v1/tenants/{SANDBOX}/integration");
+    let response = app
+        .admin(Method::PATCH, &settings)
+        .json(&json!({"source": "sample", "masked": true}))
+        .send()
+        .await
+        .unwrap();
+    let (_, body) = json_of(response, 400).await;
+    assert!(body["errors"]["masked"].is_array(), "{body}");
+    let response = app.admin(Method::GET, &settings).send().await.unwrap();
+    assert_eq!(json_of(response, 200).await.1["masked"], false);
     // The 202 points at the job's progress view.
     let response = app
         .admin(

@@ -687,6 +687,14 @@ async fn a_failed_job_is_retried_while_it_is_the_newest_and_an_operator_may_forc
             .iter()
             .any(|e| e.action == "refresh.refused" && e.actor == tenant_admin)
     );
+    // Every refused retry too (too soon, superseded, not failed), each naming its job.
+    let mut refused_retries: Vec<i64> = events
+        .iter()
+        .filter(|e| e.action == "refresh.refused" && e.actor == "operator")
+        .filter_map(|e| e.detail["retryOf"].as_i64())
+        .collect();
+    refused_retries.sort();
+    assert_eq!(refused_retries, [done, failed, failed]);
 }
 
 #[tokio::test]

@@ -280,6 +280,7 @@ impl Refresh<'_> {
             settings.min_interval_secs = interval;
         }
         self.check_source(tenant_id, settings.source).await?;
+        self.check_masking(&settings, change).await?;
         // A change to what already holds is no change: nothing written, nothing audited.
         if settings == before {
             return Ok(before);
@@ -296,6 +297,18 @@ impl Refresh<'_> {
         )
         .await?;
         Ok(settings)
+    }
+
+    /// Refuses masking a tenant's sample data, which holds nothing personal.
+    async fn check_masking(
+        &self,
+        settings: &IntegrationSettings,
+        change: &SettingsChange,
+    ) -> Result<(), RefreshError> {
+        if settings.source == RefreshSource::Sample && change.masked == Some(true) {
+            return Err(unmaskable());
+        }
+        Ok(())
     }
 
     async fn check_source(
@@ -325,12 +338,8 @@ impl Refresh<'_> {
         // The tenant's `masked` setting is about copies of production; asking for a masked
         // reset to sample data is a request that cannot be honoured as said.
         if source == RefreshSource::Sample && request.masked == Some(true) {
-            return Err(RefreshError::Invalid(
-                "masked",
-                "Sample data holds no personal data to mask; a masked refresh copies \
-                 production."
-                    .into(),
-            ));
+            let detail = json!({"source": source, "masked": true, "force": request.force});
+            return Err(self.refused(tenant_id, detail, unmaskable()).await);
         }
         let masked =
             request.masked.unwrap_or(settings.masked) && source == RefreshSource::Production;
@@ -433,15 +442,20 @@ impl Refresh<'_> {
             .refresh_job(job_id)
             .await?
             .ok_or(RefreshError::NoJob(job_id))?;
+        // A refusal names the tenant the retry was for, so it is audited like a request.
+        let detail = json!({"source": job.source, "masked": job.masked, "force": force,
+                            "retryOf": job_id});
         if job.status != JobStatus::Failed {
-            return Err(RefreshError::NotRetryable {
+            let why = RefreshError::NotRetryable {
                 job: job_id,
                 status: job.status.as_str(),
-            });
+            };
+            return Err(self.refused(job.tenant_id, detail, why).await);
         }
         let newest = self.newest_job(job.tenant_id).await?;
         if let Some(later) = newest.filter(|&n| n != job_id) {
-            return Err(RefreshError::Superseded { job: job_id, later });
+            let why = RefreshError::Superseded { job: job_id, later };
+            return Err(self.refused(job.tenant_id, detail, why).await);
         }
         let settings = self.settings(job.tenant_id).await?;
         self.queue(&settings, job.source, job.masked, force, Some(job_id))
@@ -556,5 +570,14 @@ pub fn confirmation_text(settings: &IntegrationSettings) -> String {
         "Your integration data will be replaced by {what}. Every change made in integration \
          since the last refresh will be lost. Client credentials, connections and app keys \
          stay as they are. Integration keeps answering requests while the copy is made."
+    )
+}
+
+/// Why masking is refused for sample data.
+fn unmaskable() -> RefreshError {
+    RefreshError::Invalid(
+        "masked",
+        "Sample data holds no personal data to mask; masking applies to copies of production."
+            .into(),
     )
 }
