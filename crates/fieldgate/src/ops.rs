@@ -12,7 +12,7 @@ use fieldgate_server::control::{Actor, Control};
 use fieldgate_server::refresh::{
     JobView, Refresh, RefreshRequest, Runner, SettingsChange, seed::seed_scaled,
 };
-use fieldgate_store::{Dataset, Environment, JobStatus, RefreshSource, TenantKind};
+use fieldgate_store::{AuditEvent, Dataset, Environment, JobStatus, RefreshSource, TenantKind};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Subcommand)]
@@ -119,6 +119,24 @@ pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u6
             .await?;
         eprintln!("created customer tenant {tenant}");
     }
+    // A refresh under way would publish its copy over the seeded data when it ends.
+    if environment == Environment::Integration {
+        for status in [JobStatus::Running, JobStatus::Queued] {
+            if let Some(job) = store
+                .refresh_jobs(Some(tenant), Some(status), 1)
+                .await?
+                .first()
+            {
+                anyhow::bail!(
+                    "refresh job {} of tenant {tenant} is {}; it would replace the seeded \
+                     data when it ends. Wait for it (fieldgate refresh show {}) and seed again.",
+                    job.id,
+                    status.as_str(),
+                    job.id
+                );
+            }
+        }
+    }
     let progress = bar(
         scale as u64,
         "{spinner} seeding [{bar:40}] {pos}/{len} customers, {msg} ({eta} left)",
@@ -137,6 +155,20 @@ pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u6
     .await?;
     progress.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    let actor = cli_actor();
+    store
+        .append_audit(&AuditEvent {
+            at_us: chrono::Utc::now().timestamp_micros(),
+            actor: actor.name,
+            action: "dataset.seeded".into(),
+            tenant_id: Some(tenant),
+            app_id: None,
+            environment: Some(environment),
+            address: actor.address,
+            detail: serde_json::json!({"scale": scale, "seed": seed, "records": seeded.records,
+                                       "generation": seeded.generation}),
+        })
+        .await?;
     println!(
         "seeded {env}/{tenant}: {} records around {scale} customers in {secs:.1} s \
          ({:.0} records/s), generation {}",

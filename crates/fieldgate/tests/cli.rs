@@ -400,6 +400,41 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
     let said = String::from_utf8_lossy(&unknown.stderr);
     assert!(said.contains("5000000099"), "{said}");
 
+    // Seeding is audited, and integration is not seeded under a refresh that would replace it.
+    let audit = env.json(&["audit", "--tenant", tenant], None);
+    let events = audit
+        .get("data")
+        .unwrap_or(&audit)
+        .as_array()
+        .unwrap()
+        .clone();
+    let seeded = events.iter().find(|e| e["action"] == "dataset.seeded");
+    let seeded = seeded.unwrap_or_else(|| panic!("no seed in {events:?}"));
+    assert_eq!(seeded["environment"], "production");
+    assert_eq!(seeded["detail"]["scale"], 20);
+    let queued = env.run(
+        &[
+            "refresh", "request", "--tenant", tenant, "--force", "--detach",
+        ],
+        None,
+    );
+    assert!(queued.status.success(), "{queued:?}");
+    let refused = env.run(
+        &[
+            "seed",
+            "--env",
+            "integration",
+            "--tenant",
+            tenant,
+            "--scale",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("is queued"), "{said}");
+
     // A developer sandbox has no production data to seed.
     let sandbox = env.run(
         &[
