@@ -100,6 +100,12 @@ fn bar(len: u64, template: &str) -> ProgressBar {
 
 pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u64) -> Result<()> {
     let environment: Environment = env.parse().map_err(anyhow::Error::msg)?;
+    if config.database_url.is_none() && !config.database_path().exists() {
+        eprintln!(
+            "note: creating a new store in {}",
+            config.data_dir.display()
+        );
+    }
     let (store, keys) = fieldgate_server::open(&config).await?;
     store.leave_replaced_files();
     let kind = store.tenant(tenant).await?.map(|t| t.kind);
@@ -180,6 +186,13 @@ pub async fn seed(config: Config, env: &str, tenant: i64, scale: usize, seed: u6
 }
 
 pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
+    // A refresh works on a store's tenants; an empty store made here would only mislead.
+    anyhow::ensure!(
+        config.database_url.is_some() || config.database_path().exists(),
+        "no fieldgate store in {}: point --data-dir (or FIELDGATE_DATA_DIR) at a server's data \
+         directory, or --database at its PostgreSQL",
+        config.data_dir.display()
+    );
     let (store, keys) = fieldgate_server::open(&config).await?;
     store.leave_replaced_files();
     let service = Refresh {

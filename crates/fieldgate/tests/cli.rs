@@ -288,6 +288,12 @@ fn operators_refresh_an_integration_copy_from_the_cli() {
         auth: free_port(),
     };
     let tenant = "5000000002";
+    // Nothing to refresh where no store is: refused, and no empty store is left behind.
+    let nowhere = env.run(&["refresh", "list", "--tenant", tenant], None);
+    assert_eq!(nowhere.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&nowhere.stderr);
+    assert!(said.contains("no fieldgate store in"), "{said}");
+    assert!(!env.dir.path().join("fieldgate.db").exists());
     let seeded = env.run(
         &[
             "seed",
