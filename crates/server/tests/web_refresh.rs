@@ -174,6 +174,9 @@ async fn an_admin_confirms_a_masked_refresh_and_follows_it_to_done() {
     let foreign = other.get(&format!("/console/refresh/jobs/{id}")).await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
     assert_api_error(&serde_json::from_str(&foreign.body).unwrap(), 404);
+    let not_an_id = other.get("/console/refresh/jobs/abc").await;
+    assert_eq!(not_an_id.status, StatusCode::NOT_FOUND);
+    assert_api_error(&serde_json::from_str(&not_an_id.body).unwrap(), 404);
     let mut nobody = Visitor::new(&app.web_url());
     let anonymous = nobody.get(&format!("/console/refresh/jobs/{id}")).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);

@@ -232,8 +232,14 @@ pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Resul
 
 /// A path or query id that is not a number gets a 400 naming it, not a framework error.
 pub(crate) fn parse_id(field: &str, text: &str) -> Result<i64, ApiError> {
-    text.parse()
-        .map_err(|_| ApiError::field(field, format!("`{text}` is not a number")))
+    text.parse().map_err(|e: std::num::ParseIntError| {
+        use std::num::IntErrorKind::{NegOverflow, PosOverflow};
+        let why = match e.kind() {
+            PosOverflow | NegOverflow => format!("`{text}` is out of range for an id"),
+            _ => format!("`{text}` is not a number"),
+        };
+        ApiError::field(field, why)
+    })
 }
 
 /// A time bound: RFC 3339 (`2026-01-31T08:00:00Z`) or a date (`2026-01-31`, midnight UTC).

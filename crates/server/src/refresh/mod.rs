@@ -63,8 +63,8 @@ pub enum RefreshError {
     #[error("a refresh of tenant {tenant} is already queued or running (job {job})")]
     Busy { tenant: i64, job: i64 },
     #[error(
-        "tenant {tenant} was refreshed less than {interval_secs} seconds ago, and an operator \
-         can override the minimum interval. Try again in {wait_secs} seconds."
+        "tenant {tenant} was refreshed less than {interval_secs} seconds ago; an operator can \
+         force a refresh sooner (`force`). Try again in {wait_secs} seconds."
     )]
     TooSoon {
         tenant: i64,

@@ -304,11 +304,12 @@ pub(super) async fn retry(
 pub(super) async fn job_json(
     State(state): State<WebState>,
     admin: Result<Admin, PageError>,
-    PagePath(id): PagePath<i64>,
+    // Taken as a result so that an id that is not one gets a problem body too, not a page.
+    id: Result<PagePath<i64>, PageError>,
 ) -> Response {
-    let found = match admin {
-        Ok(admin) => own_job(&state, &admin, id).await,
-        Err(e) => Err(e),
+    let found = match (admin, id) {
+        (Ok(admin), Ok(PagePath(id))) => own_job(&state, &admin, id).await,
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     let problem = match found {
         Ok(view) => return Json(view).into_response(),
