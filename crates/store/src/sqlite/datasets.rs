@@ -636,6 +636,8 @@ fn copy_files(from: &Path, to: &Path, progress: &Progress) -> std::io::Result<()
     let mut src = std::fs::File::open(from)?;
     let total = src.metadata()?.len();
     let mut dst = std::fs::File::create(to)?;
+    // The total is known before the first chunk lands; a view should not show "0 of 0".
+    progress(0, total);
     let mut done = 0;
     while done < total {
         // `io::copy` between files uses the kernel's copy_file_range (or a reflink where the
@@ -665,7 +667,7 @@ mod tests {
     use sqlx::{ConnectOptions, Connection};
 
     use crate::sqlite::SqliteStore;
-    use crate::{Dataset, Environment, Record, Store, Tenant, TenantKind};
+    use crate::{Dataset, Environment, Progress, Record, Store, Tenant, TenantKind};
 
     /// The names of the secondary indexes of a dataset file. Read-only and closed before it
     /// returns: sqlx closes a dropped connection later on its own thread, and a stage's writer
@@ -841,5 +843,20 @@ mod tests {
         assert_eq!(generation, 12);
         assert!(super::parse_name("integration-3-g1.db-wal").is_none());
         assert!(super::parse_name("fieldgate.db").is_none());
+    }
+
+    #[test]
+    fn a_copy_tells_its_total_before_its_first_chunk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a.db"), dir.path().join("b.db"));
+        std::fs::write(&from, vec![7u8; 1000]).unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let progress: Progress = Arc::new(move |done, total| {
+            record.lock().unwrap().push((done, total));
+        });
+        super::copy_files(&from, &to, &progress).unwrap();
+        assert_eq!(*seen.lock().unwrap(), [(0, 1000), (1000, 1000)]);
+        assert_eq!(std::fs::read(&to).unwrap(), vec![7u8; 1000]);
     }
 }
