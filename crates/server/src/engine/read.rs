@@ -132,7 +132,7 @@ pub async fn export(
     params: &Params,
 ) -> Result<Response, ApiError> {
     let op = m.op;
-    let (from, generation) = export_from(dataset, &op.resource, params)?;
+    let (from, generation) = export_from(&state.keys, dataset, &op.resource, params)?;
     if let Some(v) = params.get("includeRecentChanges") {
         parse_bool("includeRecentChanges", v)?;
     }
@@ -167,7 +167,7 @@ pub async fn export(
     let _ = write!(
         body,
         "{{\"hasMore\":{has_more},\"continueFrom\":\"{}\",\"data\":",
-        encode_token(dataset, &op.resource, generation, next)
+        encode_token(&state.keys, dataset, &op.resource, generation, next)
     );
     write_records(state, op, op.item_schema.as_deref(), &records, &mut body)?;
     body.push('}');
