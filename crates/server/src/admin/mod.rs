@@ -203,8 +203,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
+        // axum checks the content type and the JSON; the shape is checked here, so that a
+        // refusal names what was wrong, not serde's name for the Rust type.
+        match axum::Json::<Value>::from_request(req, state).await {
+            Ok(axum::Json(value)) => from_object(value).map(Json),
             Err(rejection) => Err(body_error(rejection)),
         }
     }
@@ -216,7 +218,21 @@ fn body_error(rejection: JsonRejection) -> ApiError {
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::new(status, "Send the request body as application/json.");
     }
-    ApiError::bad_request("The request body is not what this route takes.").with_error("body", text)
+    not_taken(text)
+}
+
+fn not_taken(why: impl Into<String>) -> ApiError {
+    ApiError::bad_request("The request body is not what this route takes.").with_error("body", why)
+}
+
+/// A body's JSON as a route's fields: an object, whose fields serde checks.
+fn from_object<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(not_taken(
+            "The body must be a JSON object of the route's fields, such as {}.",
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| not_taken(e.to_string()))
 }
 
 /// A JSON body that may be left out, for routes whose every field has a default.
@@ -224,10 +240,9 @@ pub(crate) fn optional_body<T: DeserializeOwned + Default>(body: &[u8]) -> Resul
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request("The request body is not what this route takes.")
-            .with_error("body", e.to_string())
-    })
+    let value = serde_json::from_slice(body)
+        .map_err(|e| not_taken(format!("The body is not JSON: {e}.")))?;
+    from_object(value)
 }
 
 /// A path or query id that is not a number gets a 400 naming it, not a framework error.

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use super::{JobView, Refresh, RefreshError, RefreshRequest, SettingsChange};
 use super::{is_operator, now_us};
-use crate::admin::parse_id;
+use crate::admin::{optional_body, parse_id};
 use crate::control::Actor;
 use crate::error::{ApiError, new_trace_id};
 use crate::state::AppState;
@@ -112,15 +112,7 @@ fn may_act(actor: &Actor, tenant: i64) -> Result<(), Failure> {
 }
 
 fn body<T: DeserializeOwned + Default>(bytes: &Bytes) -> Result<T, Failure> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        Failure(
-            ApiError::bad_request("The request body is not valid.")
-                .with_error("body", e.to_string()),
-        )
-    })
+    optional_body(bytes).map_err(Failure)
 }
 
 fn service<'a>(state: &'a AppState, actor: Actor) -> Refresh<'a> {
