@@ -235,6 +235,20 @@ async fn a_sandbox_has_no_production_to_copy_and_unknown_jobs_are_404() {
     assert!(body["errors"]["masked"].is_array(), "{body}");
     let response = app.admin(Method::GET, &settings).send().await.unwrap();
     assert_eq!(json_of(response, 200).await.1["masked"], false);
+    // A masked customer moved to sample data keeps no masking to read as masked samples.
+    let customer = format!("/admin/v1/tenants/{CUSTOMER}/integration");
+    for (change, masked) in [
+        (json!({"source": "production", "masked": true}), true),
+        (json!({"source": "sample"}), false),
+    ] {
+        let response = app
+            .admin(Method::PATCH, &customer)
+            .json(&change)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json_of(response, 200).await.1["masked"], masked, "{change}");
+    }
     // The 202 points at the job's progress view.
     let response = app
         .admin(

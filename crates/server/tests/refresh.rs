@@ -698,7 +698,7 @@ async fn a_failed_job_is_retried_while_it_is_the_newest_and_an_operator_may_forc
 }
 
 #[tokio::test]
-async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
+async fn refresh_routes_name_the_bad_value_and_intervals_stop_at_a_year() {
     let app = app().await;
     for (path, field, why) in [
         ("/tenants/abc/integration", "tenant", "is not a number"),
@@ -728,6 +728,24 @@ async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["errors"]["minIntervalSecs"].is_array(), "{body}");
+    // Past a year an interval is no pace of refreshes; the refusal says where the limit is.
+    let (status, body) = admin(
+        &app,
+        "operator",
+        "PATCH",
+        &settings,
+        json!({"minIntervalSecs": i64::MAX}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let said = body["errors"]["minIntervalSecs"][0].as_str().unwrap();
+    assert!(said.contains("from 0 to 31536000 seconds"), "{body}");
+    // A body that is not an object is told so, not in serde's words for a Rust type.
+    let (status, body) = admin(&app, "operator", "PATCH", &settings, json!([])).await;
+    assert_eq!(status, 400, "{body}");
+    let said = body["errors"]["body"][0].as_str().unwrap();
+    assert!(said.contains("must be a JSON object"), "{body}");
+    assert!(!said.contains("struct"), "{body}");
     let (status, body) = admin(
         &app,
         "admin:7@3141592653",
@@ -744,11 +762,11 @@ async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
         "operator",
         "PATCH",
         &settings,
-        json!({"minIntervalSecs": i64::MAX}),
+        json!({"minIntervalSecs": 31_536_000}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["effectiveMinIntervalSecs"], i64::MAX);
+    assert_eq!(body["effectiveMinIntervalSecs"], 31_536_000);
     assert!(body["updatedOn"].as_str().unwrap().ends_with('Z'), "{body}");
     assert_eq!(body["holds"], Value::Null);
     // Asking for what already holds changes nothing, and writes no audit event.
@@ -761,19 +779,24 @@ async fn refresh_routes_name_the_bad_value_and_huge_intervals_do_not_wrap() {
             .len()
     };
     let before = events().await;
-    for same in [json!({}), json!({"minIntervalSecs": i64::MAX})] {
+    for same in [json!({}), json!({"minIntervalSecs": 31_536_000})] {
         let (status, again) = admin(&app, "operator", "PATCH", &settings, same).await;
         assert_eq!(status, 200, "{again}");
         assert_eq!(again["updatedOn"], body["updatedOn"]);
     }
     assert_eq!(events().await, before);
 
-    // An interval past any calendar is "not without an operator", never "no limit".
+    // A year's interval holds the next refresh back, and the refusal says who may force it.
     queued(&app, json!({})).await;
     let finished = run_queued(&app).await;
     let path = format!("/tenants/{CUSTOMER}/refresh");
     let (status, body) = admin(&app, "operator", "POST", &path, json!({})).await;
     assert_eq!(status, 429, "{body}");
+    let title = body["title"].as_str().unwrap();
+    assert!(
+        title.contains("an operator can force a refresh sooner."),
+        "{body}"
+    );
     let (_, body) = admin(&app, "operator", "GET", &settings, Value::Null).await;
     assert_eq!(body["holds"]["jobId"], finished.id, "{body}");
 }

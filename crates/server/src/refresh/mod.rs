@@ -25,6 +25,10 @@ pub mod seed;
 
 pub use runner::Runner;
 
+/// The longest minimum interval a tenant's settings may hold: a year. Longer is no longer a
+/// pace of refreshes, and a wait in the tens of thousands of years helps no one.
+pub const MAX_INTERVAL_SECS: i64 = 365 * 24 * 3600;
+
 /// How refreshes behave, from the `[refresh]` section of the config.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -64,7 +68,7 @@ pub enum RefreshError {
     Busy { tenant: i64, job: i64 },
     #[error(
         "tenant {tenant} was refreshed less than {interval_secs} seconds ago; an operator can \
-         force a refresh sooner (`force`). Try again in {wait_secs} seconds."
+         force a refresh sooner. Try again in {wait_secs} seconds."
     )]
     TooSoon {
         tenant: i64,
@@ -271,16 +275,23 @@ impl Refresh<'_> {
             settings.masked = masked;
         }
         if let Some(interval) = change.min_interval_secs {
-            if interval.is_some_and(|i| i < 0) {
+            if interval.is_some_and(|i| !(0..=MAX_INTERVAL_SECS).contains(&i)) {
                 return Err(RefreshError::Invalid(
                     "minIntervalSecs",
-                    "minIntervalSecs must be zero or more seconds".into(),
+                    format!(
+                        "minIntervalSecs must be from 0 to {MAX_INTERVAL_SECS} seconds (a year)"
+                    ),
                 ));
             }
             settings.min_interval_secs = interval;
         }
         self.check_source(tenant_id, settings.source).await?;
         self.check_masking(&settings, change).await?;
+        // Masking is about copies of production; a tenant moved to sample data keeps no
+        // masking setting that would read as if its sample data were masked.
+        if settings.source == RefreshSource::Sample {
+            settings.masked = false;
+        }
         // A change to what already holds is no change: nothing written, nothing audited.
         if settings == before {
             return Ok(before);
