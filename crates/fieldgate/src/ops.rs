@@ -33,7 +33,8 @@ pub enum RefreshAction {
         /// Refresh even if the minimum interval since the last refresh has not passed.
         #[arg(long)]
         force: bool,
-        /// Queue the job and return; a serving process runs it.
+        /// Queue the job and return; a serving process runs it. Without it the command runs
+        /// the job itself if no serving process takes it within 3 s.
         #[arg(long)]
         detach: bool,
     },
@@ -43,7 +44,8 @@ pub enum RefreshAction {
         /// Retry even if the minimum interval since the last refresh has not passed.
         #[arg(long)]
         force: bool,
-        /// Queue the job and return; a serving process runs it.
+        /// Queue the job and return; a serving process runs it. Without it the command runs
+        /// the job itself if no serving process takes it within 3 s.
         #[arg(long)]
         detach: bool,
     },
@@ -307,8 +309,12 @@ pub async fn refresh(config: Config, action: RefreshAction) -> Result<()> {
     }
 }
 
-/// Runs queued jobs in this process while showing this one's progress: a serving process may
-/// take the job first, and the bar follows it all the same.
+/// How long the command leaves a queued job to a serving process (which looks for queued jobs
+/// every second) before it runs the job itself: stopping the command then stops only its view.
+const HANDOFF: Duration = Duration::from_secs(3);
+
+/// Shows a job's progress until it ends, running it in this process if no serving process
+/// takes it within `HANDOFF`.
 async fn follow(
     service: &Refresh<'_>,
     store: Arc<dyn fieldgate_store::Store>,
@@ -316,14 +322,38 @@ async fn follow(
     config: &Config,
     id: i64,
 ) -> Result<()> {
-    let runner = Arc::new(Runner::new(store, keys, config.refresh.clone()));
+    let waited = Instant::now();
+    let job = loop {
+        let job = store
+            .refresh_job(id)
+            .await?
+            .with_context(|| format!("refresh job {id} vanished"))?;
+        if job.status != JobStatus::Queued || waited.elapsed() >= HANDOFF {
+            break job;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(runner.run(stopped));
+    let running = if job.status == JobStatus::Queued {
+        eprintln!(
+            "No serving process took job {id}, so it runs in this one: stopping this command \
+             fails the refresh (the copy stays as it is; `fieldgate refresh retry {id}` asks again)."
+        );
+        let runner = Arc::new(Runner::new(store, keys, config.refresh.clone()));
+        Some(tokio::spawn(runner.run(stopped)))
+    } else {
+        if let Some(runner) = &job.runner {
+            eprintln!("Job {id} runs in {runner}; stopping this command stops only this view.");
+        }
+        None
+    };
     let progress = bar(1, "{spinner} {msg:>24} [{bar:40}] {pos}/{len} rows");
     let view = service.watch(id, |v| show(&progress, v)).await?;
     progress.finish_and_clear();
     let _ = stop.send(true);
-    let _ = running.await;
+    if let Some(running) = running {
+        let _ = running.await;
+    }
     print_outcome(&view)
 }
 

@@ -34,14 +34,16 @@ fn fieldgate(dir: &Path) -> Command {
     command
 }
 
-fn run(command: &mut Command) {
+/// Runs a command that must succeed; returns what it said on stderr.
+fn run(command: &mut Command) -> String {
     let output = command.output().unwrap();
+    let said = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         output.status.success(),
-        "{command:?}: {}{}",
+        "{command:?}: {}{said}",
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
     );
+    said
 }
 
 fn serve(dir: &Path) -> Server {
@@ -105,7 +107,9 @@ async fn a_server_killed_during_a_refresh_keeps_the_old_copy() {
         "--scale",
         "4000",
     ]));
-    run(fieldgate(dir).args(["refresh", "request", "--tenant", &tenant]));
+    // With no server, the command runs the job itself, and says that stopping it would fail it.
+    let said = run(fieldgate(dir).args(["refresh", "request", "--tenant", &tenant]));
+    assert!(said.contains("runs in this one"), "{said}");
 
     let store = SqliteStore::open(&dir.join("fieldgate.db")).await.unwrap();
     let served = store.dataset_generation(INTEG).await.unwrap();
@@ -178,12 +182,16 @@ async fn a_server_killed_during_a_refresh_keeps_the_old_copy() {
         integration_files(dir),
         vec![format!("integration-{TENANT}-g{served}.db")]
     );
-    drop(server);
 
-    // The retry succeeds and publishes a new generation.
-    run(fieldgate(dir).args(["refresh", "request", "--tenant", &tenant, "--mask"]));
+    // The retry succeeds and publishes a new generation. The server takes it, so the command
+    // only follows it (stopping the command would not stop the refresh).
+    let said = run(fieldgate(dir).args(["refresh", "request", "--tenant", &tenant, "--mask"]));
+    assert!(said.contains("stops only this view"), "{said}");
     let done = latest(&store).await;
     assert_eq!(done.status, JobStatus::Done, "{:?}", done.error);
+    let runner = done.runner.unwrap();
+    assert!(runner.ends_with(&format!(":{}", server.0.id())), "{runner}");
+    drop(server);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(store.dataset_generation(INTEG).await.unwrap() > served);
     assert_eq!(total(&store).await, rows);
