@@ -90,7 +90,7 @@ pub async fn check(
         Some(cached) => cached,
         None => {
             let digest = state.keys.digest(APP_KEY_PURPOSE, app_key);
-            let hint: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            let hint = crate::crypto::hex(&digest[..8]);
             let found = state.store.app_key(&digest).await?;
             let found = found.map(|k| (k.app_id, k.expires_us, Arc::<str>::from(hint)));
             state.app_keys.insert(app_key.to_string(), found.clone());

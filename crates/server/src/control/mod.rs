@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use fieldgate_store::{AuditEvent, Environment, Store, StoreError, Tenant, TenantKind};
 use serde_json::{Value, json};
 
-use crate::crypto::Keys;
+use crate::crypto::{Keys, hex};
 use crate::error::ApiError;
 
 mod apps;
@@ -260,8 +260,4 @@ pub(crate) fn required(field: &'static str, value: &str, max: usize) -> ControlR
         ));
     }
     Ok(value.to_string())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -14,7 +14,7 @@ use fieldgate_store::{Dataset, ExportFrom};
 use sha2::{Digest, Sha256};
 
 use super::query::{Params, ceil_micros, parse_time};
-use crate::crypto::Keys;
+use crate::crypto::{Keys, hex};
 use crate::error::ApiError;
 
 /// Eight hex digits naming the feed a token belongs to.
@@ -25,10 +25,6 @@ fn feed_tag(dataset: Dataset, resource: &str) -> String {
         .chain_update(resource)
         .finalize();
     hex(&digest[..4])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// 24 hex digits (96 bits) authenticating a token's text for its feed.
